@@ -1,0 +1,132 @@
+//! Token binding: the `pay` claim.
+//!
+//! The app calls `setDataHashInToken(value)` with the value of a request header (usually
+//! `Authorization`); the Approov cloud puts `pay = base64(SHA-256(value))` in the token. The
+//! server recomputes the hash from the request it received and compares.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderMap, HeaderName};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::claims::ApproovClaims;
+use crate::error::ApproovErrorKind;
+
+/// The expected `pay` claim for the given binding values: standard base64 (padded) of
+/// SHA-256 over their concatenation.
+///
+/// With one header, pass its whole value as received (for `Authorization: Bearer x` that is
+/// `Bearer x`). With several, pass each value trimmed, in the configured order: this is exactly
+/// what the layer does.
+///
+/// ```
+/// let pay = tower_approov::pay_claim_for([b"Bearer my-user-token".as_slice()]);
+/// assert_eq!(pay.len(), 44);
+/// ```
+#[must_use]
+pub fn pay_claim_for<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> String {
+    STANDARD.encode(pay_digest(values))
+}
+
+fn pay_digest<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for value in values {
+        hasher.update(value);
+    }
+    hasher.finalize().into()
+}
+
+/// The binding check, prepared once from the configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Binding {
+    headers: Box<[HeaderName]>,
+    allow_missing_pay: bool,
+}
+
+impl Binding {
+    pub(crate) fn new(headers: Vec<HeaderName>, allow_missing_pay: bool) -> Option<Self> {
+        if headers.is_empty() {
+            return None;
+        }
+        Some(Self {
+            headers: headers.into_boxed_slice(),
+            allow_missing_pay,
+        })
+    }
+
+    pub(crate) fn headers(&self) -> &[HeaderName] {
+        &self.headers
+    }
+
+    pub(crate) fn allows_missing_pay(&self) -> bool {
+        self.allow_missing_pay
+    }
+
+    /// Checks the token's `pay` claim against the request's binding headers.
+    pub(crate) fn check(
+        &self,
+        claims: &ApproovClaims,
+        headers: &HeaderMap,
+    ) -> Result<(), ApproovErrorKind> {
+        let pay = match claims.get("pay") {
+            None => {
+                return if self.allow_missing_pay {
+                    Ok(())
+                } else {
+                    Err(ApproovErrorKind::PayClaimMissing)
+                };
+            }
+            Some(serde_json::Value::String(pay)) => pay,
+            Some(_) => return Err(ApproovErrorKind::PayClaimMalformed),
+        };
+        let mut claimed = [0u8; 32];
+        match STANDARD.decode_slice(pay.as_bytes(), &mut claimed) {
+            Ok(32) => {}
+            _ => return Err(ApproovErrorKind::PayClaimMalformed),
+        }
+
+        let expected = if let [name] = &*self.headers {
+            // One header: the whole value, exactly as received.
+            pay_digest([single_value(headers, name)?.as_bytes()])
+        } else {
+            let mut values = Vec::with_capacity(self.headers.len());
+            for name in &*self.headers {
+                values.push(single_value(headers, name)?.as_bytes().trim_ascii());
+            }
+            pay_digest(values)
+        };
+
+        if bool::from(expected.ct_eq(&claimed)) {
+            Ok(())
+        } else {
+            Err(ApproovErrorKind::PayClaimMismatch)
+        }
+    }
+}
+
+fn single_value<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> Result<&'a http::HeaderValue, ApproovErrorKind> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => Ok(value),
+        (None, _) => Err(ApproovErrorKind::BindingHeaderMissing),
+        (Some(_), Some(_)) => Err(ApproovErrorKind::BindingHeaderRepeated),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pay_is_padded_standard_base64_of_sha256() {
+        // printf 'Bearer abc' | openssl dgst -sha256 -binary | base64
+        assert_eq!(
+            pay_claim_for([b"Bearer abc".as_slice()]),
+            "w1Xc6WwWEogNEZQP/dkBTThsJT4MNlKmzQanIm970rY="
+        );
+    }
+}

@@ -1,0 +1,308 @@
+//! Why a request was rejected (per request) and why a configuration was refused (at start-up).
+
+use std::fmt;
+
+/// Why an Approov check failed.
+///
+/// Each kind has a stable [`reason code`](ApproovErrorKind::reason_code) that is written to the
+/// logs and to metrics. The client never sees it: every failure answers the same `401 {}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApproovErrorKind {
+    /// When the request has no token header.
+    MissingToken,
+    /// When the token header is present but empty, blank, or holds only the prefix.
+    EmptyToken,
+    /// When the token header appears more than once.
+    DuplicateToken,
+    /// When the token header value is longer than the configured maximum. It is not decoded.
+    TokenTooLong,
+    /// When the token header value is not visible ASCII (for example non-UTF-8 bytes).
+    InvalidTokenEncoding,
+    /// When the token is not three base64url segments separated by dots.
+    MalformedToken,
+    /// When the JOSE header is not a JSON object, or has a `crit` member.
+    MalformedHeader,
+    /// When the claims segment is not a JSON object, or a registered claim has the wrong type.
+    MalformedClaims,
+    /// When the header's `alg` is missing, `none`, not one the configured keys accept, or the
+    /// header describes an encrypted token (`enc`).
+    AlgorithmNotAllowed,
+    /// When the token names a `kid` that no configured key has.
+    UnknownKeyId,
+    /// When the token has no `kid` and not exactly one configured key accepts its algorithm.
+    NoMatchingKey,
+    /// When keys come from a JWKS URL and no fetch has succeeded yet.
+    KeysUnavailable,
+    /// When the signature does not verify with the selected key.
+    InvalidSignature,
+    /// When the `exp` claim is missing.
+    MissingExpiry,
+    /// When the `exp` claim is not a number (a string, `null`, ...).
+    InvalidExpiry,
+    /// When the token has expired, after the leeway.
+    Expired,
+    /// When the `nbf` claim is in the future, after the leeway.
+    NotYetValid,
+    /// When an issuer is configured and the `iss` claim is missing or different.
+    InvalidIssuer,
+    /// When an audience is configured and the `aud` claim is missing or matches none.
+    InvalidAudience,
+    /// When token binding is on and a binding header is missing.
+    BindingHeaderMissing,
+    /// When token binding is on and a binding header appears more than once.
+    BindingHeaderRepeated,
+    /// When token binding is on and the token has no `pay` claim (a failover token), and
+    /// such tokens are not allowed.
+    PayClaimMissing,
+    /// When the `pay` claim is not a string.
+    PayClaimMalformed,
+    /// When the `pay` claim does not match the hash of the binding headers.
+    PayClaimMismatch,
+    /// When message signing is required and the request has no `Signature-Input` or
+    /// `Signature` header.
+    SignatureMissing,
+    /// When the `install` label is missing from `Signature-Input` or `Signature`.
+    SignatureLabelMissing,
+    /// When `Signature-Input`, `Signature` or `Content-Digest` is not a valid structured field.
+    SignatureMalformed,
+    /// When the signature's `alg` parameter is missing or is not `ecdsa-p256-sha256`.
+    SignatureAlgorithmUnsupported,
+    /// When the signature parameters include one outside `alg`, `created`, `expires`,
+    /// `keyid`, `nonce`, `tag`.
+    SignatureParameterNotAllowed,
+    /// When `created` is missing, in the future beyond the skew, older than the maximum age, or
+    /// `expires` has passed.
+    SignatureExpired,
+    /// When the body does not match the covered `Content-Digest`.
+    ContentDigestMismatch,
+    /// When a body that must be digested is larger than the configured limit.
+    BodyTooLarge,
+    /// When the request is signed (or signing is required) and the token has no `ipk` claim.
+    InstallationKeyMissing,
+    /// When the token's `ipk` claim is not a base64 DER P-256 public key.
+    InstallationKeyMalformed,
+    /// When the message signature does not verify with the installation key.
+    MessageSignatureInvalid,
+}
+
+impl ApproovErrorKind {
+    /// Every kind, in declaration order. Handy for dashboards and exhaustive tests.
+    pub const ALL: &'static [ApproovErrorKind] = &[
+        Self::MissingToken,
+        Self::EmptyToken,
+        Self::DuplicateToken,
+        Self::TokenTooLong,
+        Self::InvalidTokenEncoding,
+        Self::MalformedToken,
+        Self::MalformedHeader,
+        Self::MalformedClaims,
+        Self::AlgorithmNotAllowed,
+        Self::UnknownKeyId,
+        Self::NoMatchingKey,
+        Self::KeysUnavailable,
+        Self::InvalidSignature,
+        Self::MissingExpiry,
+        Self::InvalidExpiry,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::InvalidIssuer,
+        Self::InvalidAudience,
+        Self::BindingHeaderMissing,
+        Self::BindingHeaderRepeated,
+        Self::PayClaimMissing,
+        Self::PayClaimMalformed,
+        Self::PayClaimMismatch,
+        Self::SignatureMissing,
+        Self::SignatureLabelMissing,
+        Self::SignatureMalformed,
+        Self::SignatureAlgorithmUnsupported,
+        Self::SignatureParameterNotAllowed,
+        Self::SignatureExpired,
+        Self::ContentDigestMismatch,
+        Self::BodyTooLarge,
+        Self::InstallationKeyMissing,
+        Self::InstallationKeyMalformed,
+        Self::MessageSignatureInvalid,
+    ];
+
+    /// The stable, machine-readable reason code written to logs and metrics.
+    ///
+    /// These strings are part of the public contract: they do not change between releases.
+    #[must_use]
+    pub const fn reason_code(self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::EmptyToken => "empty_token",
+            Self::DuplicateToken => "duplicate_token",
+            Self::TokenTooLong => "token_too_long",
+            Self::InvalidTokenEncoding => "invalid_token_encoding",
+            Self::MalformedToken => "malformed_token",
+            Self::MalformedHeader => "malformed_header",
+            Self::MalformedClaims => "malformed_claims",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::UnknownKeyId => "unknown_kid",
+            Self::NoMatchingKey => "no_matching_key",
+            Self::KeysUnavailable => "keys_unavailable",
+            Self::InvalidSignature => "invalid_signature",
+            Self::MissingExpiry => "missing_exp",
+            Self::InvalidExpiry => "invalid_exp",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::InvalidAudience => "invalid_audience",
+            Self::BindingHeaderMissing => "binding_header_missing",
+            Self::BindingHeaderRepeated => "binding_header_repeated",
+            Self::PayClaimMissing => "pay_missing",
+            Self::PayClaimMalformed => "pay_malformed",
+            Self::PayClaimMismatch => "pay_mismatch",
+            Self::SignatureMissing => "signature_missing",
+            Self::SignatureLabelMissing => "signature_label_missing",
+            Self::SignatureMalformed => "signature_malformed",
+            Self::SignatureAlgorithmUnsupported => "signature_alg_unsupported",
+            Self::SignatureParameterNotAllowed => "signature_param_not_allowed",
+            Self::SignatureExpired => "signature_expired",
+            Self::ContentDigestMismatch => "content_digest_mismatch",
+            Self::BodyTooLarge => "body_too_large",
+            Self::InstallationKeyMissing => "ipk_missing",
+            Self::InstallationKeyMalformed => "ipk_malformed",
+            Self::MessageSignatureInvalid => "message_signature_invalid",
+        }
+    }
+
+    /// Whether the failure is the client's doing (logged at `debug`) rather than a sign of a
+    /// server-side problem (logged at `warn`), such as keys that could not be fetched.
+    #[must_use]
+    pub const fn is_client_fault(self) -> bool {
+        !matches!(self, Self::KeysUnavailable)
+    }
+}
+
+impl fmt::Display for ApproovErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason_code())
+    }
+}
+
+/// A failed Approov check.
+///
+/// Opaque on purpose: [`kind`](ApproovError::kind) tells why. It never holds the token, the
+/// secret or any signature material. The service puts it in the extensions of the rejection
+/// response (and, in monitor mode, of the request passed on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApproovError {
+    kind: ApproovErrorKind,
+}
+
+impl ApproovError {
+    pub(crate) const fn new(kind: ApproovErrorKind) -> Self {
+        Self { kind }
+    }
+
+    /// Why the check failed.
+    #[must_use]
+    pub const fn kind(&self) -> ApproovErrorKind {
+        self.kind
+    }
+}
+
+impl From<ApproovErrorKind> for ApproovError {
+    fn from(kind: ApproovErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl fmt::Display for ApproovError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "approov check failed: {}", self.kind.reason_code())
+    }
+}
+
+impl std::error::Error for ApproovError {}
+
+/// A configuration that cannot be used, found at start-up.
+///
+/// Every message names the setting (the environment variable when it came from one), says what
+/// is wrong and how to fix it, and never includes the value, which may be a secret.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// When no key source is configured at all.
+    NoKeySource,
+    /// When a variable is set but empty.
+    Empty {
+        /// The variable or setting.
+        variable: &'static str,
+    },
+    /// When a variable holds a value that cannot be parsed.
+    Invalid {
+        /// The variable or setting.
+        variable: &'static str,
+        /// What was expected, e.g. "standard base64".
+        expected: &'static str,
+    },
+    /// When a key file named by a variable cannot be read.
+    Io {
+        /// The variable or setting.
+        variable: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// When key material cannot be decoded (a bad PEM, an unusable JWK, ...).
+    Key {
+        /// The variable or setting.
+        variable: &'static str,
+        /// What is wrong with the key, without the key itself.
+        reason: &'static str,
+    },
+    /// When the JWKS URL could not be set up.
+    Jwks {
+        /// The variable or setting.
+        variable: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// When no `jsonwebtoken` crypto provider is available (neither the `aws_lc_rs` nor the
+    /// `rust_crypto` feature is on).
+    NoCryptoProvider,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoKeySource => f.write_str(
+                "no Approov key is configured: set APPROOV_BASE64_SECRET to the output of \
+                 `approov secret -get base64` (or APPROOV_BASE64URL_SECRET, \
+                 APPROOV_PUBLIC_KEY_PEM, APPROOV_JWKS, APPROOV_JWKS_URL)",
+            ),
+            Self::Empty { variable } => write!(
+                f,
+                "{variable} is set but empty: give it a value or unset it"
+            ),
+            Self::Invalid { variable, expected } => {
+                write!(f, "{variable} has an invalid value: expected {expected}")
+            }
+            Self::Io { variable, .. } => write!(
+                f,
+                "{variable} names a file that cannot be read: check the path and its permissions"
+            ),
+            Self::Key { variable, reason } => {
+                write!(f, "{variable} holds an unusable key: {reason}")
+            }
+            Self::Jwks { variable, reason } => write!(f, "{variable} cannot be used: {reason}"),
+            Self::NoCryptoProvider => f.write_str(
+                "no crypto provider: enable the `aws_lc_rs` (default) or `rust_crypto` feature of \
+                 tower-approov",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

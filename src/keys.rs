@@ -1,0 +1,524 @@
+//! Key material: HS256 secrets, public keys from PEM, JWKS; selection by `kid`.
+//!
+//! Every key knows the exact algorithms it may verify. This is what makes algorithm confusion
+//! impossible: an HS256 token is only ever checked against a secret, never against the bytes
+//! of a public key, whatever its header says.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use zeroize::Zeroizing;
+
+use crate::error::{ApproovErrorKind, ConfigError};
+
+/// A set of algorithms, as a bit mask over [`ALGORITHMS`].
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct AlgSet(u16);
+
+/// The algorithms this crate can verify, in bit order.
+const ALGORITHMS: [Algorithm; 12] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+impl AlgSet {
+    pub(crate) const HS256: AlgSet = AlgSet(1);
+    pub(crate) const RSA: AlgSet = AlgSet(0b1_1111_1000);
+    pub(crate) const ES256: AlgSet = AlgSet(1 << 9);
+    pub(crate) const ES384: AlgSet = AlgSet(1 << 10);
+    pub(crate) const EDDSA: AlgSet = AlgSet(1 << 11);
+
+    pub(crate) fn of(alg: Algorithm) -> AlgSet {
+        ALGORITHMS
+            .iter()
+            .position(|a| *a == alg)
+            .map_or(AlgSet(0), |i| AlgSet(1 << i))
+    }
+
+    pub(crate) fn contains(self, alg: Algorithm) -> bool {
+        let bit = Self::of(alg).0;
+        bit != 0 && self.0 & bit == bit
+    }
+
+    pub(crate) fn union(self, other: AlgSet) -> AlgSet {
+        AlgSet(self.0 | other.0)
+    }
+
+    pub(crate) fn intersect(self, other: AlgSet) -> AlgSet {
+        AlgSet(self.0 & other.0)
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Debug for AlgSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(ALGORITHMS.iter().filter(|a| self.contains(**a)))
+            .finish()
+    }
+}
+
+/// Parses a JOSE `alg` name into one of the algorithms this crate knows.
+///
+/// Returns `None` for `none`, for names of other specs, and for anything unknown.
+pub(crate) fn parse_alg(name: &str) -> Option<Algorithm> {
+    Some(match name {
+        "HS256" => Algorithm::HS256,
+        "HS384" => Algorithm::HS384,
+        "HS512" => Algorithm::HS512,
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// One key that can verify tokens.
+pub(crate) struct VerifyingKey {
+    kid: Option<Box<str>>,
+    algorithms: AlgSet,
+    key: DecodingKey,
+}
+
+impl VerifyingKey {
+    pub(crate) fn decoding_key(&self) -> &DecodingKey {
+        &self.key
+    }
+
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("algorithms", &self.algorithms)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+/// The keys in force at one moment. Immutable: a refresh builds a new set and swaps it in.
+#[derive(Default)]
+pub(crate) struct KeySet {
+    keys: Vec<VerifyingKey>,
+    algorithms: AlgSet,
+}
+
+impl fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.keys).finish()
+    }
+}
+
+impl KeySet {
+    pub(crate) fn push(&mut self, key: VerifyingKey) {
+        self.algorithms = self.algorithms.union(key.algorithms);
+        self.keys.push(key);
+    }
+
+    pub(crate) fn extend(&mut self, other: KeySet) {
+        for key in other.keys {
+            self.push(key);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether any key here accepts `alg`.
+    pub(crate) fn accepts(&self, alg: Algorithm) -> bool {
+        self.algorithms.contains(alg)
+    }
+
+    /// Picks the key for a token's `alg` and `kid`.
+    ///
+    /// - A `kid` that a key has selects that key, which must accept `alg`.
+    /// - A `kid` that no key has is tolerated only when exactly one key accepts `alg` and that
+    ///   key has no `kid` of its own: Approov can add a `kid` to tokens signed with the single
+    ///   account secret (`approov secret -setKeyID`), and that must not break verification.
+    /// - No `kid`: exactly one key must accept `alg`.
+    pub(crate) fn select(
+        &self,
+        alg: Algorithm,
+        kid: Option<&str>,
+    ) -> Result<&VerifyingKey, ApproovErrorKind> {
+        if !self.accepts(alg) {
+            return Err(ApproovErrorKind::AlgorithmNotAllowed);
+        }
+        if let Some(kid) = kid {
+            let mut named = self.keys.iter().filter(|k| k.kid() == Some(kid)).peekable();
+            if named.peek().is_some() {
+                return named
+                    .find(|k| k.algorithms.contains(alg))
+                    .ok_or(ApproovErrorKind::AlgorithmNotAllowed);
+            }
+            let mut candidates = self.keys.iter().filter(|k| k.algorithms.contains(alg));
+            return match (candidates.next(), candidates.next()) {
+                (Some(only), None) if only.kid.is_none() => Ok(only),
+                _ => Err(ApproovErrorKind::UnknownKeyId),
+            };
+        }
+        let mut candidates = self.keys.iter().filter(|k| k.algorithms.contains(alg));
+        match (candidates.next(), candidates.next()) {
+            (Some(only), None) => Ok(only),
+            _ => Err(ApproovErrorKind::NoMatchingKey),
+        }
+    }
+}
+
+/// Where the keys come from: a fixed set, or a set that a background task replaces.
+///
+/// The request path only ever calls [`KeyStore::load`], which is lock-free: a refresh builds a
+/// whole new [`KeySet`] and swaps it in.
+#[derive(Clone)]
+pub(crate) struct KeyStore {
+    current: Arc<arc_swap::ArcSwap<KeySet>>,
+}
+
+impl fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyStore")
+            .field("keys", &self.current.load().len())
+            .finish()
+    }
+}
+
+impl KeyStore {
+    pub(crate) fn fixed(keys: KeySet) -> Self {
+        Self {
+            current: Arc::new(arc_swap::ArcSwap::from_pointee(keys)),
+        }
+    }
+
+    /// The keys in force now.
+    pub(crate) fn load(&self) -> arc_swap::Guard<Arc<KeySet>> {
+        self.current.load()
+    }
+
+    /// Called when a token names a `kid` that no key has.
+    pub(crate) fn on_unknown_kid(&self) {}
+}
+
+/// An HS256 secret, before it becomes a [`DecodingKey`]. Wiped from memory on drop.
+pub(crate) struct Secret(Zeroizing<Vec<u8>>);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Secret {
+    /// Decodes a secret as printed by `approov secret -get base64`.
+    pub(crate) fn from_base64(text: &str, variable: &'static str) -> Result<Self, ConfigError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ConfigError::Empty { variable });
+        }
+        STANDARD
+            .decode(text)
+            .map(|b| Secret(Zeroizing::new(b)))
+            .map_err(|_| ConfigError::Invalid {
+                variable,
+                expected: "standard base64, as printed by `approov secret -get base64`",
+            })
+    }
+
+    /// Decodes a secret as printed by `approov secret -get base64url`, with or without padding.
+    pub(crate) fn from_base64url(text: &str, variable: &'static str) -> Result<Self, ConfigError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ConfigError::Empty { variable });
+        }
+        URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .map(|b| Secret(Zeroizing::new(b)))
+            .map_err(|_| ConfigError::Invalid {
+                variable,
+                expected: "base64url, as printed by `approov secret -get base64url`",
+            })
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8], variable: &'static str) -> Result<Self, ConfigError> {
+        if bytes.is_empty() {
+            return Err(ConfigError::Empty { variable });
+        }
+        Ok(Secret(Zeroizing::new(bytes.to_vec())))
+    }
+
+    /// The verifying key for this secret: HS256 only, the one algorithm Approov signs with.
+    pub(crate) fn into_key(
+        self,
+        kid: Option<String>,
+        variable: &'static str,
+    ) -> Result<VerifyingKey, ConfigError> {
+        if self.0.is_empty() {
+            return Err(ConfigError::Empty { variable });
+        }
+        if self.0.len() < 32 {
+            tracing::warn!(
+                variable,
+                length = self.0.len(),
+                "the Approov secret is shorter than 32 bytes; Approov account secrets are 64 bytes: check that the whole secret was copied"
+            );
+        }
+        let key = DecodingKey::from_secret(&self.0).map_err(|_| ConfigError::Key {
+            variable,
+            reason: "the secret cannot be used as an HMAC key",
+        })?;
+        Ok(VerifyingKey {
+            kid: kid.map(String::into_boxed_str),
+            algorithms: AlgSet::HS256,
+            key,
+        })
+    }
+}
+
+/// Parses one PEM public key (RSA, EC P-256 or P-384, Ed25519).
+pub(crate) fn key_from_pem(
+    pem: &[u8],
+    kid: Option<String>,
+    variable: &'static str,
+) -> Result<VerifyingKey, ConfigError> {
+    let text = std::str::from_utf8(pem).map_err(|_| ConfigError::Key {
+        variable,
+        reason: "the PEM is not text",
+    })?;
+    if text.contains("PRIVATE KEY") {
+        return Err(ConfigError::Key {
+            variable,
+            reason: "this is a private key: give the public key (`approov keyset -kid K -getPEM`)",
+        });
+    }
+    let kid = kid.map(String::into_boxed_str);
+    if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
+        let bits = rsa_modulus_bits(&key);
+        if !(2048..=4096).contains(&bits) {
+            return Err(ConfigError::Key {
+                variable,
+                reason: "RSA keys must have 2048 to 4096 bits",
+            });
+        }
+        return Ok(VerifyingKey {
+            kid,
+            algorithms: AlgSet::RSA,
+            key,
+        });
+    }
+    if let Ok(key) = DecodingKey::from_ec_pem(pem) {
+        let algorithms = match key.try_get_as_bytes().map(<[u8]>::len) {
+            Ok(65) => AlgSet::ES256,
+            Ok(97) => AlgSet::ES384,
+            _ => {
+                return Err(ConfigError::Key {
+                    variable,
+                    reason: "only EC keys on P-256 and P-384 are supported",
+                });
+            }
+        };
+        return Ok(VerifyingKey {
+            kid,
+            algorithms,
+            key,
+        });
+    }
+    if let Ok(key) = DecodingKey::from_ed_pem(pem) {
+        return Ok(VerifyingKey {
+            kid,
+            algorithms: AlgSet::EDDSA,
+            key,
+        });
+    }
+    Err(ConfigError::Key {
+        variable,
+        reason: "not a PEM public key of a supported type (RSA, EC P-256/P-384, Ed25519)",
+    })
+}
+
+/// The modulus size of an RSA key decoded from PEM (a PKCS#1 `RSAPublicKey` DER).
+fn rsa_modulus_bits(key: &DecodingKey) -> usize {
+    use jsonwebtoken::DecodingKeyKind;
+    match key.kind() {
+        DecodingKeyKind::RsaModulusExponent { n, .. } => significant_bits(n),
+        DecodingKeyKind::SecretOrDer(der) => pkcs1_modulus(der).map_or(0, significant_bits),
+    }
+}
+
+fn significant_bits(n: &[u8]) -> usize {
+    let n = match n.iter().position(|b| *b != 0) {
+        Some(i) => &n[i..],
+        None => return 0,
+    };
+    n.len() * 8 - n.first().map_or(0, |b| b.leading_zeros() as usize)
+}
+
+/// Reads the modulus out of a DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, e INTEGER }`.
+fn pkcs1_modulus(der: &[u8]) -> Option<&[u8]> {
+    fn read_len(bytes: &[u8]) -> Option<(usize, &[u8])> {
+        let (&first, rest) = bytes.split_first()?;
+        if first < 0x80 {
+            return Some((first as usize, rest));
+        }
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        Some((len, &rest[n..]))
+    }
+    let rest = der.strip_prefix(&[0x30])?;
+    let (_, rest) = read_len(rest)?;
+    let rest = rest.strip_prefix(&[0x02])?;
+    let (len, rest) = read_len(rest)?;
+    rest.get(..len)
+}
+
+/// Parses a JWKS document. Keys that this crate cannot use are skipped with a warning; a set
+/// with no usable key is an error.
+pub(crate) fn keys_from_jwks(
+    json: &[u8],
+    allow_secrets: bool,
+    variable: &'static str,
+) -> Result<KeySet, ConfigError> {
+    let set: JwkSet = serde_json::from_slice(json).map_err(|_| ConfigError::Key {
+        variable,
+        reason: "not a JWKS JSON document ({\"keys\": [...]})",
+    })?;
+    let mut keys = KeySet::default();
+    for jwk in &set.keys {
+        match key_from_jwk(jwk, allow_secrets) {
+            Ok(key) => keys.push(key),
+            Err(reason) => tracing::warn!(
+                variable,
+                kid = jwk.common.key_id.as_deref().unwrap_or(""),
+                reason,
+                "skipping a JWK that cannot be used"
+            ),
+        }
+    }
+    if keys.is_empty() {
+        return Err(ConfigError::Key {
+            variable,
+            reason: "the JWKS holds no usable key",
+        });
+    }
+    Ok(keys)
+}
+
+fn key_from_jwk(jwk: &Jwk, allow_secrets: bool) -> Result<VerifyingKey, &'static str> {
+    let family = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => AlgSet::RSA,
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => AlgSet::ES256,
+            EllipticCurve::P384 => AlgSet::ES384,
+            _ => return Err("unsupported EC curve"),
+        },
+        AlgorithmParameters::OctetKeyPair(okp) => match okp.curve {
+            EllipticCurve::Ed25519 => AlgSet::EDDSA,
+            _ => return Err("unsupported OKP curve"),
+        },
+        AlgorithmParameters::OctetKey(_) if allow_secrets => AlgSet::HS256,
+        AlgorithmParameters::OctetKey(_) => {
+            return Err("symmetric keys are not accepted from a URL");
+        }
+        _ => return Err("unsupported key type"),
+    };
+    // A JWK that names its algorithm verifies that algorithm only.
+    let algorithms = match jwk.common.key_algorithm {
+        Some(alg) => family.intersect(AlgSet::of(jwk_alg(alg).ok_or("unsupported alg")?)),
+        None => family,
+    };
+    if algorithms.is_empty() {
+        return Err("the JWK's alg does not match its key type");
+    }
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| "the key parameters are invalid")?;
+    if algorithms == AlgSet::RSA.intersect(algorithms) {
+        let bits = rsa_modulus_bits(&key);
+        if !(2048..=4096).contains(&bits) {
+            return Err("RSA keys must have 2048 to 4096 bits");
+        }
+    }
+    Ok(VerifyingKey {
+        kid: jwk.common.key_id.clone().map(String::into_boxed_str),
+        algorithms,
+        key,
+    })
+}
+
+fn jwk_alg(alg: KeyAlgorithm) -> Option<Algorithm> {
+    Some(match alg {
+        KeyAlgorithm::HS256 => Algorithm::HS256,
+        KeyAlgorithm::HS384 => Algorithm::HS384,
+        KeyAlgorithm::HS512 => Algorithm::HS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alg_set_contains_only_its_members() {
+        assert!(AlgSet::HS256.contains(Algorithm::HS256));
+        assert!(!AlgSet::HS256.contains(Algorithm::HS384));
+        assert!(AlgSet::RSA.contains(Algorithm::PS512));
+        assert!(!AlgSet::RSA.contains(Algorithm::ES256));
+        assert!(!AlgSet::ES256.contains(Algorithm::ES384));
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = Secret::from_base64("c2VjcmV0", "X").unwrap();
+        assert_eq!(format!("{s:?}"), "[redacted]");
+    }
+
+    #[test]
+    fn base64url_secret_accepts_either_padding() {
+        let a = Secret::from_base64url("c2VjcmV0MQ", "X").unwrap();
+        let b = Secret::from_base64url("c2VjcmV0MQ==", "X").unwrap();
+        assert_eq!(*a.0, *b.0);
+    }
+}

@@ -1,0 +1,41 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod binding;
+mod cache;
+mod claims;
+mod config;
+mod error;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
+mod keys;
+mod layer;
+mod response;
+mod service;
+mod verify;
+
+pub use binding::pay_claim_for;
+pub use claims::ApproovClaims;
+pub use config::{
+    ApproovConfig, ApproovConfigBuilder, DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_TOKEN_CACHE_SIZE,
+    DEFAULT_TOKEN_HEADER, Mode, ModeHandle,
+};
+pub use error::{ApproovError, ApproovErrorKind, ConfigError};
+#[cfg(feature = "axum")]
+pub use extract::ApproovClaimsRejection;
+pub use future::ResponseFuture;
+pub use layer::ApproovLayer;
+pub use response::{JsonRejection, RejectionResponse};
+pub use service::ApproovService;

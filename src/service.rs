@@ -1,0 +1,155 @@
+//! [`ApproovService`]: pick the token out, verify it, pass the claims on or reject.
+
+use std::fmt;
+use std::task::{Context, Poll};
+
+use http::{HeaderMap, Request, Response};
+use tower_service::Service;
+
+use crate::claims::ApproovClaims;
+use crate::config::{ApproovConfig, Mode, Shared};
+use crate::error::{ApproovError, ApproovErrorKind};
+use crate::future::ResponseFuture;
+use crate::response::RejectionResponse;
+use crate::verify;
+
+/// The service made by [`ApproovLayer`](crate::ApproovLayer).
+///
+/// On success the request goes to the inner service with [`ApproovClaims`] in its extensions.
+/// On failure the service answers itself with the rejection response (`401 {}` by default),
+/// which carries the [`ApproovError`] in its extensions. In monitor mode a failed request goes
+/// on too, with the [`ApproovError`] in its extensions instead of claims.
+#[derive(Clone)]
+#[must_use]
+pub struct ApproovService<S, R> {
+    inner: S,
+    config: ApproovConfig,
+    rejection: R,
+}
+
+impl<S, R> ApproovService<S, R> {
+    pub(crate) fn new(inner: S, config: ApproovConfig, rejection: R) -> Self {
+        Self {
+            inner,
+            config,
+            rejection,
+        }
+    }
+
+    /// The check alone, with no inner service involved: what `call` does with a request's
+    /// headers.
+    ///
+    /// # Errors
+    ///
+    /// The [`ApproovError`] that a request with these headers would be rejected with.
+    pub fn check(&self, headers: &HeaderMap) -> Result<ApproovClaims, ApproovError> {
+        check(&self.config.shared, headers).map_err(ApproovError::new)
+    }
+}
+
+/// The whole per-request check: token header, token, binding.
+pub(crate) fn check(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<ApproovClaims, ApproovErrorKind> {
+    let token = extract_token(shared, headers)?;
+    let claims = shared.verifier.verify(token, verify::now())?;
+    if let Some(binding) = &shared.binding {
+        binding.check(&claims, headers)?;
+    }
+    Ok(claims)
+}
+
+/// Takes the token out of its header: exactly one header, bounded length, visible ASCII,
+/// prefix stripped.
+fn extract_token<'h>(shared: &Shared, headers: &'h HeaderMap) -> Result<&'h str, ApproovErrorKind> {
+    let mut values = headers.get_all(&shared.token_header).iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Err(ApproovErrorKind::MissingToken),
+        (Some(value), None) => value,
+        // Two tokens: which one would the app have meant? Neither.
+        (Some(_), Some(_)) => return Err(ApproovErrorKind::DuplicateToken),
+    };
+    // Before any decoding, so that a huge header costs nothing.
+    if value.len() > shared.max_token_length {
+        return Err(ApproovErrorKind::TokenTooLong);
+    }
+    let mut token = value
+        .to_str()
+        .map_err(|_| ApproovErrorKind::InvalidTokenEncoding)?
+        .trim();
+    if let Some(prefix) = &shared.token_prefix {
+        if let Some(head) = token.get(..prefix.len()) {
+            if head.eq_ignore_ascii_case(prefix) {
+                token = token[prefix.len()..].trim_start();
+            }
+        }
+    }
+    if token.is_empty() {
+        return Err(ApproovErrorKind::EmptyToken);
+    }
+    Ok(token)
+}
+
+fn log_failure(kind: ApproovErrorKind, mode: Mode) {
+    match mode {
+        Mode::Monitor => tracing::warn!(
+            reason = kind.reason_code(),
+            mode = "monitor",
+            "Approov check failed; request let through (monitor mode)"
+        ),
+        _ if kind.is_client_fault() => tracing::debug!(
+            reason = kind.reason_code(),
+            "Approov check failed; request rejected"
+        ),
+        _ => tracing::warn!(
+            reason = kind.reason_code(),
+            "Approov check failed; request rejected"
+        ),
+    }
+}
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for ApproovService<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: RejectionResponse<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let shared = &self.config.shared;
+        match check(shared, req.headers()) {
+            Ok(claims) => {
+                req.extensions_mut().insert(claims);
+                ResponseFuture::future(self.inner.call(req))
+            }
+            Err(kind) => {
+                let mode = shared.mode.get();
+                log_failure(kind, mode);
+                let error = ApproovError::new(kind);
+                if mode == Mode::Monitor {
+                    req.extensions_mut().insert(error);
+                    return ResponseFuture::future(self.inner.call(req));
+                }
+                let mut response = self.rejection.rejection(&error);
+                response.extensions_mut().insert(error);
+                ResponseFuture::rejected(response)
+            }
+        }
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for ApproovService<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApproovService")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
