@@ -44,9 +44,4 @@ impl TokenCache {
     pub(crate) fn remove(&self, token: &str) {
         self.inner.remove(token);
     }
-
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.inner.len()
-    }
 }

@@ -13,6 +13,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod binding;
+mod body;
 mod cache;
 mod claims;
 mod config;
@@ -27,6 +28,7 @@ mod service;
 mod verify;
 
 pub use binding::pay_claim_for;
+pub use body::ApproovBody;
 pub use claims::ApproovClaims;
 pub use config::{
     ApproovConfig, ApproovConfigBuilder, DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_TOKEN_CACHE_SIZE,

@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 use http::{HeaderMap, Request, Response};
 use tower_service::Service;
 
+use crate::body::ApproovBody;
 use crate::claims::ApproovClaims;
 use crate::config::{ApproovConfig, Mode, Shared};
 use crate::error::{ApproovError, ApproovErrorKind};
@@ -14,6 +15,9 @@ use crate::response::RejectionResponse;
 use crate::verify;
 
 /// The service made by [`ApproovLayer`](crate::ApproovLayer).
+///
+/// The inner service receives the request with its body wrapped in [`ApproovBody`] (the same
+/// bytes; see there why).
 ///
 /// On success the request goes to the inner service with [`ApproovClaims`] in its extensions.
 /// On failure the service answers itself with the rejection response (`401 {}` by default),
@@ -111,7 +115,7 @@ fn log_failure(kind: ApproovErrorKind, mode: Mode) {
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for ApproovService<S, R>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>,
     R: RejectionResponse<ResBody>,
 {
     type Response = Response<ResBody>;
@@ -122,7 +126,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let mut req = req.map(ApproovBody::new);
         let shared = &self.config.shared;
         match check(shared, req.headers()) {
             Ok(claims) => {
