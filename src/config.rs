@@ -122,7 +122,6 @@ impl fmt::Debug for ApproovConfig {
 impl ApproovConfig {
     /// Starts a configuration. At least one key must be added before
     /// [`build`](ApproovConfigBuilder::build).
-    #[must_use]
     pub fn builder() -> ApproovConfigBuilder {
         ApproovConfigBuilder::default()
     }

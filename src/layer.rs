@@ -38,6 +38,8 @@ impl ApproovLayer {
     pub fn from_env() -> Self {
         match Self::try_from_env() {
             Ok(layer) => layer,
+            // Documented: `from_env` is the start-up convenience that panics.
+            #[allow(clippy::panic)]
             Err(error) => panic!("tower-approov configuration error: {error}"),
         }
     }
