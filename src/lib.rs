@@ -25,6 +25,8 @@ mod keys;
 mod layer;
 mod response;
 mod service;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 mod verify;
 
 pub use binding::pay_claim_for;

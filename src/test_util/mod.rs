@@ -1,0 +1,3 @@
+//! Helpers to test APIs protected by the layer without the Approov CLI (feature `test-util`).
+//!
+//! Never enable this feature in production builds: it mints tokens.
