@@ -459,10 +459,9 @@ impl ApproovConfigBuilder {
             b = b.with_token_prefix(&v);
         }
         if let Some(v) = var("APPROOV_TOKEN_BINDING_HEADER")? {
-            b.binding_headers = v
-                .split(',')
-                .map(str::trim)
-                .filter(|h| !h.is_empty())
+            // Set but empty is an error, not "binding off": unset the variable for that.
+            b.binding_headers = parse_list(&v, "APPROOV_TOKEN_BINDING_HEADER")?
+                .iter()
                 .map(|h| parse_header_name(h, "APPROOV_TOKEN_BINDING_HEADER"))
                 .collect::<Result<_, _>>()?;
         }
