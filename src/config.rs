@@ -79,12 +79,18 @@ pub struct ApproovConfig {
 }
 
 /// What every service made by one layer shares.
+///
+/// Cloned (cheaply) to specialise a layer per route, e.g. with or without token binding: the
+/// clones share the keys, the verified-token cache and the mode switch.
+#[derive(Clone)]
 pub(crate) struct Shared {
-    pub(crate) verifier: Verifier,
+    pub(crate) verifier: Arc<Verifier>,
     pub(crate) token_header: HeaderName,
     pub(crate) token_prefix: Option<Box<str>>,
     pub(crate) max_token_length: usize,
     pub(crate) binding: Option<Binding>,
+    /// Kept apart from `binding` so that binding switched on later, per route, honours it.
+    pub(crate) allow_missing_pay: bool,
     pub(crate) mode: ModeHandle,
     pub(crate) cache_size: usize,
 }
@@ -108,10 +114,7 @@ impl fmt::Debug for ApproovConfig {
                         .collect::<Vec<_>>()
                 }),
             )
-            .field(
-                "allow_missing_pay",
-                &s.binding.as_ref().is_some_and(Binding::allows_missing_pay),
-            )
+            .field("allow_missing_pay", &s.allow_missing_pay)
             .field("mode", &s.mode.get())
             .field("token_cache_size", &s.cache_size)
             .field("max_token_length", &s.max_token_length)
@@ -141,6 +144,45 @@ impl ApproovConfig {
     #[must_use]
     pub fn mode_handle(&self) -> ModeHandle {
         self.shared.mode.clone()
+    }
+
+    /// This configuration with token binding on `headers` instead of the configured binding
+    /// headers (if any). Everything else is shared with `self`: the keys, the verified-token
+    /// cache, the mode switch, and [`with_allow_missing_pay`](ApproovConfigBuilder::with_allow_missing_pay).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] if a name is not a valid header name, [`ConfigError::Empty`] if
+    /// a name is empty or `headers` is.
+    pub fn with_token_binding<I, T>(&self, headers: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        const SETTING: &str = "ApproovConfig::with_token_binding";
+        let headers = headers
+            .into_iter()
+            .map(|h| parse_header_name(h.as_ref(), SETTING))
+            .collect::<Result<Vec<_>, _>>()?;
+        let binding = Binding::new(headers, self.shared.allow_missing_pay)
+            .ok_or(ConfigError::Empty { variable: SETTING })?;
+        Ok(self.with_binding(Some(binding)))
+    }
+
+    /// This configuration with token binding off, sharing everything else with `self` (keys,
+    /// verified-token cache, mode switch). For routes such as a login, whose requests cannot
+    /// carry the bound header yet.
+    #[must_use]
+    pub fn without_token_binding(&self) -> Self {
+        self.with_binding(None)
+    }
+
+    fn with_binding(&self, binding: Option<Binding>) -> Self {
+        let mut shared = Shared::clone(&self.shared);
+        shared.binding = binding;
+        Self {
+            shared: Arc::new(shared),
+        }
     }
 }
 
@@ -366,11 +408,12 @@ impl ApproovConfigBuilder {
         };
         Ok(ApproovConfig {
             shared: Arc::new(Shared {
-                verifier,
+                verifier: Arc::new(verifier),
                 token_header: self.token_header,
                 token_prefix: self.token_prefix.map(String::into_boxed_str),
                 max_token_length: self.max_token_length,
                 binding: Binding::new(self.binding_headers, self.allow_missing_pay),
+                allow_missing_pay: self.allow_missing_pay,
                 mode: ModeHandle::new(self.mode),
                 cache_size: self.token_cache_size,
             }),

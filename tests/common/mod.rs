@@ -285,3 +285,53 @@ pub async fn raw_request(addr: SocketAddr, head: &[u8]) -> RawResponse {
         body: body.to_owned(),
     }
 }
+
+/// The response header in which [`expose_reason`] copies the rejection reason, so that tests
+/// over real HTTP can see it.
+pub const REASON_HEADER: &str = "x-test-approov-reason";
+
+/// Wraps a router so that each response carries the reason code of its `ApproovError` (if any)
+/// in [`REASON_HEADER`]. Test instrumentation only: a real API must not tell clients why.
+pub fn expose_reason(router: Router) -> Router {
+    router.layer(axum::middleware::map_response(
+        |mut response: Response<Body>| async move {
+            if let Some(kind) = response
+                .extensions()
+                .get::<ApproovError>()
+                .map(|e| e.kind())
+            {
+                response
+                    .headers_mut()
+                    .insert(REASON_HEADER, HeaderValue::from_static(kind.reason_code()));
+            }
+            response
+        },
+    ))
+}
+
+impl RawResponse {
+    /// The reason code that [`expose_reason`] put in the response, if any.
+    pub fn reason(&self) -> Option<&str> {
+        self.head.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case(REASON_HEADER)
+                .then_some(value.trim())
+        })
+    }
+
+    /// 401 `{}` with this reason.
+    #[track_caller]
+    pub fn assert_rejected(&self, kind: ApproovErrorKind) {
+        assert_eq!(self.status, 401, "{self:?}");
+        assert_eq!(self.reason(), Some(kind.reason_code()), "{self:?}");
+        assert_eq!(self.body, "{}", "{self:?}");
+    }
+
+    /// 200 from the `GET /` handler of [`routes`].
+    #[track_caller]
+    pub fn assert_accepted(&self) {
+        assert_eq!(self.status, 200, "{self:?}");
+        assert_eq!(self.reason(), None, "{self:?}");
+        assert_eq!(self.body, format!("did={DID}"), "{self:?}");
+    }
+}
