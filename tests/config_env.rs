@@ -114,7 +114,10 @@ fn a_blank_approov_base64_secret_is_an_empty_error() {
 
 #[test]
 fn an_approov_base64_secret_that_decodes_to_nothing_is_an_empty_error() {
-    assert_empty(&[("APPROOV_BASE64_SECRET", "0001:")], "APPROOV_BASE64_SECRET");
+    assert_empty(
+        &[("APPROOV_BASE64_SECRET", "0001:")],
+        "APPROOV_BASE64_SECRET",
+    );
 }
 
 #[tokio::test]
@@ -126,7 +129,9 @@ async fn approov_base64url_secret_unpadded_verifies_tokens_signed_with_the_secre
             .build()
             .unwrap(),
     );
-    get_with_token(layer, &valid_token()).await.assert_accepted();
+    get_with_token(layer, &valid_token())
+        .await
+        .assert_accepted();
 }
 
 #[tokio::test]
@@ -139,7 +144,9 @@ async fn approov_base64url_secret_padded_verifies_tokens_signed_with_the_secret(
             .build()
             .unwrap(),
     );
-    get_with_token(layer, &valid_token()).await.assert_accepted();
+    get_with_token(layer, &valid_token())
+        .await
+        .assert_accepted();
 }
 
 #[test]
@@ -225,7 +232,9 @@ async fn approov_token_prefix_is_stripped_from_the_token_header() {
 #[tokio::test]
 async fn an_empty_approov_token_prefix_means_no_prefix() {
     let layer = layer_with(&[("APPROOV_TOKEN_PREFIX", "")]);
-    get_with_token(layer, &valid_token()).await.assert_accepted();
+    get_with_token(layer, &valid_token())
+        .await
+        .assert_accepted();
 }
 
 #[tokio::test]
@@ -248,7 +257,9 @@ fn an_approov_max_token_length_that_is_not_a_number_is_invalid() {
 async fn approov_token_cache_size_zero_turns_the_cache_off_and_tokens_still_pass() {
     let layer = layer_with(&[("APPROOV_TOKEN_CACHE_SIZE", "0")]);
     assert!(format!("{layer:?}").contains("token_cache_size: 0"));
-    get_with_token(layer, &valid_token()).await.assert_accepted();
+    get_with_token(layer, &valid_token())
+        .await
+        .assert_accepted();
 }
 
 #[test]
@@ -270,17 +281,26 @@ async fn approov_leeway_seconds_accepts_a_token_expired_within_it() {
 
 #[test]
 fn an_approov_leeway_seconds_that_is_not_a_number_is_invalid() {
-    assert_invalid(&[("APPROOV_LEEWAY_SECONDS", "abc")], "APPROOV_LEEWAY_SECONDS");
+    assert_invalid(
+        &[("APPROOV_LEEWAY_SECONDS", "abc")],
+        "APPROOV_LEEWAY_SECONDS",
+    );
 }
 
 #[test]
 fn a_negative_approov_leeway_seconds_is_invalid() {
-    assert_invalid(&[("APPROOV_LEEWAY_SECONDS", "-5")], "APPROOV_LEEWAY_SECONDS");
+    assert_invalid(
+        &[("APPROOV_LEEWAY_SECONDS", "-5")],
+        "APPROOV_LEEWAY_SECONDS",
+    );
 }
 
 #[test]
 fn a_fractional_approov_leeway_seconds_is_invalid() {
-    assert_invalid(&[("APPROOV_LEEWAY_SECONDS", "1.5")], "APPROOV_LEEWAY_SECONDS");
+    assert_invalid(
+        &[("APPROOV_LEEWAY_SECONDS", "1.5")],
+        "APPROOV_LEEWAY_SECONDS",
+    );
 }
 
 #[tokio::test]
@@ -385,7 +405,10 @@ async fn approov_token_binding_header_takes_a_comma_separated_list_in_order() {
 #[test]
 fn an_approov_token_binding_header_that_is_not_a_header_name_is_invalid() {
     assert_invalid(
-        &[("APPROOV_TOKEN_BINDING_HEADER", "Authorization, Not A Header")],
+        &[(
+            "APPROOV_TOKEN_BINDING_HEADER",
+            "Authorization, Not A Header",
+        )],
         "APPROOV_TOKEN_BINDING_HEADER",
     );
 }
