@@ -344,7 +344,8 @@ impl ApproovConfigBuilder {
     }
 
     /// Turns token binding on: the token's `pay` claim must be the hash of these headers'
-    /// values (see [`pay_claim_for`](crate::pay_claim_for)). Defaults to off.
+    /// values (see [`pay_claim_for`](crate::pay_claim_for)). Defaults to off. To bind on some
+    /// routes only, see [`ApproovLayer::with_token_binding`](crate::ApproovLayer::with_token_binding).
     ///
     /// # Errors
     ///

@@ -358,6 +358,15 @@ async fn a_jwe_style_header_with_enc_and_no_alg_is_rejected() {
 }
 
 #[tokio::test]
+async fn a_five_segment_jwe_compact_token_is_rejected_as_malformed() {
+    let header = b64url(br#"{"alg":"dir","enc":"A256GCM"}"#);
+    let token = format!("{header}..aXY.Y2lwaGVydGV4dA.dGFn");
+    get_with_token(layer(), &token)
+        .await
+        .assert_rejected(Kind::MalformedToken);
+}
+
+#[tokio::test]
 async fn a_header_with_enc_is_rejected_even_with_alg_hs256() {
     let token = mint_with_header(r#"{"alg":"HS256","enc":"A256GCM"}"#, &valid_claims());
     get_with_token(layer(), &token)
@@ -473,6 +482,14 @@ async fn an_exp_given_as_an_empty_string_is_rejected_as_invalid_expiry() {
 #[tokio::test]
 async fn an_exp_of_null_is_rejected_as_invalid_expiry() {
     let token = mint(&claims_with(json!({"exp": null})));
+    get_with_token(layer(), &token)
+        .await
+        .assert_rejected(Kind::InvalidExpiry);
+}
+
+#[tokio::test]
+async fn an_exp_given_as_a_boolean_is_rejected_as_invalid_expiry() {
+    let token = mint(&claims_with(json!({"exp": true})));
     get_with_token(layer(), &token)
         .await
         .assert_rejected(Kind::InvalidExpiry);
