@@ -44,7 +44,8 @@ impl<S, R> ApproovService<S, R> {
     }
 
     /// The check alone, with no inner service involved: what `call` does with a request's
-    /// headers.
+    /// headers. Message signatures are not checked here: they also need the method, the URI
+    /// and possibly the body.
     ///
     /// # Errors
     ///

@@ -232,3 +232,36 @@ pub(crate) fn apply_env(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_origin_is_normalised_to_lower_case_without_its_default_port() {
+        let origin = Origin::parse("HTTPS://API.Example.com:443/", "test").unwrap();
+        assert_eq!(&*origin.scheme, "https");
+        assert_eq!(&*origin.authority, "api.example.com");
+        let origin = Origin::parse("http://localhost:8080", "test").unwrap();
+        assert_eq!(&*origin.authority, "localhost:8080");
+    }
+
+    #[test]
+    fn a_public_origin_with_a_path_query_user_or_other_scheme_is_refused() {
+        for origin in [
+            "https://api.example.com/v1",
+            "https://api.example.com/?a=1",
+            "https://user@api.example.com",
+            "ftp://api.example.com",
+            "api.example.com",
+        ] {
+            assert!(
+                matches!(
+                    Origin::parse(origin, "test"),
+                    Err(ConfigError::Invalid { .. })
+                ),
+                "{origin}"
+            );
+        }
+    }
+}

@@ -27,11 +27,13 @@ use sfv::{BareItem, Dictionary, ListEntry, Parser};
 use crate::claims::ApproovClaims;
 use crate::error::ApproovErrorKind;
 
+pub(crate) use config::apply_env;
+#[cfg(feature = "test-util")]
+pub(crate) use config::normalize_authority;
 pub use config::{
     DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,
     MessageSigning, SigningConfig,
 };
-pub(crate) use config::{apply_env, normalize_authority};
 pub(crate) use digest::{DigestCheck, read_and_check};
 
 /// The label of Approov's installation signature.
@@ -234,7 +236,37 @@ fn decode_ipk(ipk: &str) -> Result<DecodingKey, ApproovErrorKind> {
         .map_err(|_| ApproovErrorKind::InstallationKeyMalformed)?;
     match der.strip_prefix(P256_SPKI_PREFIX.as_slice()) {
         // The uncompressed point, which both crypto backends take as an EC "DER" key.
-        Some(point) if point.len() == 65 && point[0] == 0x04 => Ok(DecodingKey::from_ec_der(point)),
+        Some(point) if point.len() == 65 && point.first() == Some(&0x04) => {
+            Ok(DecodingKey::from_ec_der(point))
+        }
         _ => Err(ApproovErrorKind::InstallationKeyMalformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `openssl ecparam -name prime256v1 -genkey | openssl ec -pubout -outform DER | base64`
+    const IPK: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1e1Oi6Y/FiU5ZnChVu+8dsJJlixN3kAcZj7U9ZTAlVNNsdJu3BNOdQc+tXgtXkrzPh5bFxqHTckvUQZ5iwE3rQ==";
+
+    #[test]
+    fn an_ipk_spki_of_an_uncompressed_p256_key_from_openssl_is_accepted() {
+        assert!(decode_ipk(IPK).is_ok());
+    }
+
+    #[test]
+    fn an_ipk_that_is_not_p256_spki_is_malformed() {
+        let der = BASE64.decode(IPK).unwrap();
+        let truncated = BASE64.encode(&der[..90]);
+        // The curve OID changed by one bit.
+        let mut other_curve = der.clone();
+        other_curve[20] ^= 1;
+        for ipk in [truncated, BASE64.encode(other_curve), "%%%".to_owned()] {
+            assert_eq!(
+                decode_ipk(&ipk).err(),
+                Some(ApproovErrorKind::InstallationKeyMalformed)
+            );
+        }
     }
 }
