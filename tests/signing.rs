@@ -937,3 +937,39 @@ async fn in_monitor_mode_a_body_that_fails_its_digest_goes_on_with_the_error() {
         "Some(ContentDigestMismatch) false other body"
     );
 }
+
+#[tokio::test]
+async fn signature_fields_over_several_lines_with_other_labels_are_joined_and_the_install_label_used()
+ {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let headers = request.headers_mut();
+    let input = headers.remove("signature-input").unwrap();
+    let signature = headers.remove("signature").unwrap();
+    headers.append(
+        "signature-input",
+        r#"account=("@method");created=1;alg="hmac-sha256""#
+            .parse()
+            .unwrap(),
+    );
+    headers.append("signature-input", input);
+    headers.append("signature", "account=:AAAA:".parse().unwrap());
+    headers.append("signature", signature);
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(kind(&response), None);
+}
+
+#[tokio::test]
+async fn a_non_utf8_signature_header_is_malformed() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    request.headers_mut().insert(
+        "signature",
+        http::HeaderValue::from_bytes(b"install=:\xff\xfe:").unwrap(),
+    );
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::SignatureMalformed).await;
+}
