@@ -12,6 +12,7 @@ use crate::binding::Binding;
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
 use crate::keys::{KeySet, KeyStore, Secret, VerifyingKey};
+use crate::signing::{MessageSigning, SigningConfig, SigningVerifier};
 use crate::verify::Verifier;
 
 /// The header that carries the token unless configured otherwise.
@@ -93,6 +94,7 @@ pub(crate) struct Shared {
     pub(crate) allow_missing_pay: bool,
     pub(crate) mode: ModeHandle,
     pub(crate) cache_size: usize,
+    pub(crate) signing: Option<SigningVerifier>,
 }
 
 impl fmt::Debug for ApproovConfig {
@@ -118,6 +120,7 @@ impl fmt::Debug for ApproovConfig {
             .field("mode", &s.mode.get())
             .field("token_cache_size", &s.cache_size)
             .field("max_token_length", &s.max_token_length)
+            .field("message_signing", &s.signing)
             .finish()
     }
 }
@@ -201,6 +204,7 @@ pub struct ApproovConfigBuilder {
     mode: Mode,
     token_cache_size: usize,
     max_token_length: usize,
+    signing: SigningConfig,
 }
 
 impl Default for ApproovConfigBuilder {
@@ -217,6 +221,7 @@ impl Default for ApproovConfigBuilder {
             mode: Mode::Enforce,
             token_cache_size: DEFAULT_TOKEN_CACHE_SIZE,
             max_token_length: DEFAULT_MAX_TOKEN_LENGTH,
+            signing: SigningConfig::default(),
         }
     }
 }
@@ -389,6 +394,32 @@ impl ApproovConfigBuilder {
         self
     }
 
+    /// Checks Approov installation message signatures (RFC 9421) in this mode, keeping the
+    /// other signing settings. Defaults to [`MessageSigning::Off`].
+    pub fn with_message_signing(mut self, mode: MessageSigning) -> Self {
+        self.signing.mode = mode;
+        self
+    }
+
+    /// All message signing settings at once (mode, clock skew, maximum age, public origin,
+    /// forwarded headers, body limit). Defaults to [`SigningConfig::default`]: off.
+    pub fn with_signing_config(mut self, signing: SigningConfig) -> Self {
+        self.signing = signing;
+        self
+    }
+
+    /// The origin clients reach this service at, e.g. `https://api.example.com`, for the
+    /// message signature's `@target-uri` behind a proxy; see
+    /// [`SigningConfig::with_public_origin`]. Defaults to the request's own URI and `Host`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] unless `origin` is `http(s)://host[:port]`.
+    pub fn with_public_origin(mut self, origin: &str) -> Result<Self, ConfigError> {
+        self.signing = self.signing.with_public_origin(origin)?;
+        Ok(self)
+    }
+
     /// Checks the configuration and prepares everything the request path needs.
     ///
     /// # Errors
@@ -417,6 +448,7 @@ impl ApproovConfigBuilder {
                 allow_missing_pay: self.allow_missing_pay,
                 mode: ModeHandle::new(self.mode),
                 cache_size: self.token_cache_size,
+                signing: SigningVerifier::new(self.signing),
             }),
         })
     }
@@ -543,6 +575,7 @@ impl ApproovConfigBuilder {
         if let Some(v) = var("APPROOV_MAX_TOKEN_LENGTH")? {
             b.max_token_length = parse_usize(&v, "APPROOV_MAX_TOKEN_LENGTH")?;
         }
+        crate::signing::apply_env(&mut b.signing, &var)?;
         Ok(b)
     }
 }
@@ -571,7 +604,7 @@ fn parse_header_name(name: &str, variable: &'static str) -> Result<HeaderName, C
     })
 }
 
-fn parse_bool(value: &str, variable: &'static str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(value: &str, variable: &'static str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" => Ok(false),

@@ -25,6 +25,7 @@ mod keys;
 mod layer;
 mod response;
 mod service;
+mod signing;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod verify;
@@ -43,3 +44,7 @@ pub use future::ResponseFuture;
 pub use layer::ApproovLayer;
 pub use response::{JsonRejection, RejectionResponse};
 pub use service::ApproovService;
+pub use signing::{
+    DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,
+    MessageSigning, SigningConfig,
+};

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
+use http_body::Body;
 use tower_service::Service;
 
 use crate::body::ApproovBody;
@@ -12,6 +14,7 @@ use crate::config::{ApproovConfig, Mode, Shared};
 use crate::error::{ApproovError, ApproovErrorKind};
 use crate::future::ResponseFuture;
 use crate::response::RejectionResponse;
+use crate::signing::{self, DigestCheck, Outcome, RequestView};
 use crate::verify;
 
 /// The service made by [`ApproovLayer`](crate::ApproovLayer).
@@ -41,7 +44,8 @@ impl<S, R> ApproovService<S, R> {
     }
 
     /// The check alone, with no inner service involved: what `call` does with a request's
-    /// headers.
+    /// headers. Message signatures are not checked here: they also need the method, the URI
+    /// and possibly the body.
     ///
     /// # Errors
     ///
@@ -113,28 +117,117 @@ fn log_failure(kind: ApproovErrorKind, mode: Mode) {
     }
 }
 
+/// The token check, then the message signature check when it is on. `Some` digest check when
+/// the body must still be read.
+fn check_request<B>(
+    shared: &Shared,
+    req: &Request<B>,
+) -> Result<(ApproovClaims, Option<DigestCheck>), ApproovErrorKind> {
+    let claims = check(shared, req.headers())?;
+    let Some(signing) = &shared.signing else {
+        return Ok((claims, None));
+    };
+    let view = RequestView {
+        method: req.method(),
+        uri: req.uri(),
+        headers: req.headers(),
+        token_header: &shared.token_header,
+    };
+    match signing.check(&claims, &view, verify::now())? {
+        Outcome::Done => Ok((claims, None)),
+        Outcome::Digest(digest) => Ok((claims, Some(digest))),
+    }
+}
+
+impl<S, R> ApproovService<S, R> {
+    /// The one path that awaits: read the body up to the limit, check its digest, then hand
+    /// the inner service the same bytes. The inner service that was polled ready goes into the
+    /// future; a clone takes its place.
+    fn digest_then_call<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+        digest: DigestCheck,
+    ) -> ResponseFuture<S::Future, ResBody, S::Error>
+    where
+        S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: 'static,
+        R: RejectionResponse<ResBody> + Clone + Send + 'static,
+        ReqBody: Body<Data = Bytes> + Send + 'static,
+        ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        ResBody: 'static,
+    {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let rejection = self.rejection.clone();
+        let mode = self.config.shared.mode.clone();
+        ResponseFuture::digesting(Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let (outcome, read) = signing::read_and_check(body, digest).await;
+            let mut req = match read {
+                Some((data, trailers)) => {
+                    Request::from_parts(parts, ApproovBody::buffered(data, trailers))
+                }
+                None => Request::from_parts(parts, ApproovBody::buffered(Bytes::new(), None)),
+            };
+            if let Err(kind) = outcome {
+                let mode = mode.get();
+                log_failure(kind, mode);
+                let error = ApproovError::new(kind);
+                // Monitor mode passes the request on when its body could be read whole; a body
+                // over the limit was only partly read, so it cannot go on.
+                if mode == Mode::Monitor && kind != ApproovErrorKind::BodyTooLarge {
+                    req.extensions_mut().remove::<ApproovClaims>();
+                    req.extensions_mut().insert(error);
+                } else {
+                    let mut response = rejection.rejection(&error);
+                    response.extensions_mut().insert(error);
+                    return Ok(response);
+                }
+            }
+            inner.call(req).await
+        }))
+    }
+}
+
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for ApproovService<S, R>
 where
-    S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>,
-    R: RejectionResponse<ResBody>,
+    S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: 'static,
+    R: RejectionResponse<ResBody> + Clone + Send + 'static,
+    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    ResBody: 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let mut req = req.map(ApproovBody::new);
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let shared = &self.config.shared;
-        match check(shared, req.headers()) {
-            Ok(claims) => {
+        match check_request(shared, &req) {
+            Ok((claims, None)) => {
+                let mut req = req.map(ApproovBody::new);
                 req.extensions_mut().insert(claims);
                 ResponseFuture::future(self.inner.call(req))
             }
+            Ok((claims, Some(digest))) => {
+                req.extensions_mut().insert(claims);
+                self.digest_then_call(req, digest)
+            }
             Err(kind) => {
+                let mut req = req.map(ApproovBody::new);
                 let mode = shared.mode.get();
                 log_failure(kind, mode);
                 let error = ApproovError::new(kind);
