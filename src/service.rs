@@ -86,12 +86,11 @@ fn extract_token<'h>(shared: &Shared, headers: &'h HeaderMap) -> Result<&'h str,
         .to_str()
         .map_err(|_| ApproovErrorKind::InvalidTokenEncoding)?
         .trim();
-    if let Some(prefix) = &shared.token_prefix {
-        if let Some(head) = token.get(..prefix.len()) {
-            if head.eq_ignore_ascii_case(prefix) {
-                token = token[prefix.len()..].trim_start();
-            }
-        }
+    if let Some(prefix) = &shared.token_prefix
+        && let Some(head) = token.get(..prefix.len())
+        && head.eq_ignore_ascii_case(prefix)
+    {
+        token = token[prefix.len()..].trim_start();
     }
     if token.is_empty() {
         return Err(ApproovErrorKind::EmptyToken);

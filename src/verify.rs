@@ -64,15 +64,15 @@ struct JoseHeader<'a> {
 impl Verifier {
     /// Verifies a token (already taken out of its header, prefix stripped) at time `now`.
     pub(crate) fn verify(&self, token: &str, now: f64) -> Result<ApproovClaims, ApproovErrorKind> {
-        if let Some(cache) = &self.cache {
-            if let Some(claims) = cache.get(token) {
-                return if now < claims.exp() + self.leeway {
-                    Ok(claims)
-                } else {
-                    cache.remove(token);
-                    Err(ApproovErrorKind::Expired)
-                };
-            }
+        if let Some(cache) = &self.cache
+            && let Some(claims) = cache.get(token)
+        {
+            return if now < claims.exp() + self.leeway {
+                Ok(claims)
+            } else {
+                cache.remove(token);
+                Err(ApproovErrorKind::Expired)
+            };
         }
         let claims = self.verify_uncached(token, now)?;
         if let Some(cache) = &self.cache {

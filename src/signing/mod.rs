@@ -173,15 +173,15 @@ impl SigningVerifier {
         if created > now + skew {
             return Err(ApproovErrorKind::SignatureExpired);
         }
-        if let Some(expires) = time("expires")? {
-            if now > expires + skew {
-                return Err(ApproovErrorKind::SignatureExpired);
-            }
+        if let Some(expires) = time("expires")?
+            && now > expires + skew
+        {
+            return Err(ApproovErrorKind::SignatureExpired);
         }
-        if let Some(max_age) = self.config.max_age {
-            if now - created > max_age.as_secs_f64() + skew {
-                return Err(ApproovErrorKind::SignatureExpired);
-            }
+        if let Some(max_age) = self.config.max_age
+            && now - created > max_age.as_secs_f64() + skew
+        {
+            return Err(ApproovErrorKind::SignatureExpired);
         }
         Ok(())
     }
