@@ -4,7 +4,7 @@
 //! No test asserts on time. Where a test must know that a refresh happened, it waits for the
 //! server's hit counter: the refresher fetches one at a time, so hit `n + 1` proves that the
 //! answer to hit `n` was fully processed.
-#![cfg(feature = "jwks-url")]
+#![cfg(all(feature = "jwks-url", feature = "axum"))]
 
 mod keys_support;
 

@@ -1,5 +1,6 @@
 //! Asymmetric keys from PEM and JWKS, key selection by `kid`, secret rotation, and algorithm
 //! confusion, all through a real axum Router. Keys are generated at test time.
+#![cfg(feature = "axum")]
 
 mod keys_support;
 

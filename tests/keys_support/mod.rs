@@ -98,7 +98,10 @@ pub fn keys() -> &'static Keys {
 
 /// `jsonwebtoken` needs a provider to build JWKs; the layer installs the same one.
 pub fn install_provider() {
+    #[cfg(feature = "aws_lc_rs")]
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    #[cfg(not(feature = "aws_lc_rs"))]
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
 
 /// The key a test signs `alg` tokens with.
