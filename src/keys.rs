@@ -44,6 +44,9 @@ impl AlgSet {
     pub(crate) const ES256: AlgSet = AlgSet(1 << 9);
     pub(crate) const ES384: AlgSet = AlgSet(1 << 10);
     pub(crate) const EDDSA: AlgSet = AlgSet(1 << 11);
+    /// Every algorithm a JWKS URL can provide a key for.
+    pub(crate) const ASYMMETRIC: AlgSet =
+        AlgSet(Self::RSA.0 | Self::ES256.0 | Self::ES384.0 | Self::EDDSA.0);
 
     pub(crate) fn of(alg: Algorithm) -> AlgSet {
         ALGORITHMS
@@ -160,6 +163,8 @@ pub(crate) struct KeySet {
     /// can verify fails with [`ApproovErrorKind::KeysUnavailable`], since its key may well be
     /// among the ones still missing.
     pending: bool,
+    /// Some keys come from a JWKS URL, so a key missing now may appear at the next fetch.
+    refreshable: bool,
 }
 
 impl fmt::Debug for KeySet {
@@ -194,6 +199,12 @@ impl KeySet {
     #[cfg_attr(not(feature = "jwks-url"), allow(dead_code))]
     pub(crate) fn set_pending(&mut self, pending: bool) {
         self.pending = pending;
+    }
+
+    /// Marks the set as (partly) fetched from a JWKS URL.
+    #[cfg_attr(not(feature = "jwks-url"), allow(dead_code))]
+    pub(crate) fn set_refreshable(&mut self, refreshable: bool) {
+        self.refreshable = refreshable;
     }
 
     #[cfg_attr(not(feature = "jwks-url"), allow(dead_code))]
@@ -244,6 +255,14 @@ impl KeySet {
         kid: Option<&str>,
     ) -> Result<&VerifyingKey, ApproovErrorKind> {
         if !self.accepts(alg) {
+            // The account may have moved to a key set of another algorithm that the JWKS URL
+            // publishes but the last fetch did not have: an asymmetric token naming a `kid`
+            // that no key has is then an unknown `kid` (which asks for a fetch), not a refusal
+            // of its algorithm. Nothing verifies it either way.
+            let unknown_kid = kid.is_some_and(|kid| self.keys.iter().all(|k| k.kid() != Some(kid)));
+            if self.refreshable && unknown_kid && AlgSet::ASYMMETRIC.contains(alg) {
+                return Err(ApproovErrorKind::UnknownKeyId);
+            }
             return Err(ApproovErrorKind::AlgorithmNotAllowed);
         }
         if let Some(kid) = kid {

@@ -235,6 +235,34 @@ async fn a_kid_published_later_is_accepted_without_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_new_key_set_of_another_algorithm_is_picked_up_by_its_first_tokens() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let app = app(remote(&server, HOUR, FAST).build().unwrap());
+    let rsa = &keys().rsa;
+    server.set(Answer::jwks(jwks(&[
+        jwk(Algorithm::ES256, key_a(), Some("a"), true),
+        jwk(Algorithm::RS256, rsa, Some("r"), true),
+    ])));
+    let token = token(Algorithm::RS256, rsa, Some("r"));
+    // No RSA key yet: the unknown kid asks for a fetch rather than refusing RS256 for good.
+    assert_eq!(
+        send(&app, &token).await,
+        rejected(ApproovErrorKind::UnknownKeyId)
+    );
+    eventually_ok(&app, &token).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hs256_token_with_an_unknown_kid_is_refused_for_its_algorithm() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let app = app(remote(&server, HOUR, FAST).build().unwrap());
+    assert_eq!(
+        send(&app, &hs256_token(&key_a().public_der, Some("new"))).await,
+        rejected(ApproovErrorKind::AlgorithmNotAllowed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn periodic_refresh_picks_up_a_new_kid() {
     let server = JwksServer::start(Answer::jwks(jwks_a()));
     let app = app(remote(&server, FAST, HOUR).build().unwrap());

@@ -159,7 +159,7 @@ fn millis_since(origin: Instant) -> u64 {
 /// Checks the URL, starts the refresher thread and waits for its first fetch (at most the
 /// fetch timeout, plus a second). `fixed` are the configuration's other keys, kept in every
 /// set the refresher builds.
-pub(crate) fn start(options: RemoteOptions, fixed: KeySet) -> Result<KeyStore, ConfigError> {
+pub(crate) fn start(options: RemoteOptions, mut fixed: KeySet) -> Result<KeyStore, ConfigError> {
     let variable = options.variable;
     let (https, host) = check_url(&options.url, options.allow_http, variable)?;
     let mut config = ureq::Agent::config_builder()
@@ -175,6 +175,7 @@ pub(crate) fn start(options: RemoteOptions, fixed: KeySet) -> Result<KeyStore, C
     };
     let agent: ureq::Agent = config.build().into();
 
+    fixed.set_refreshable(true);
     let mut pending = fixed.clone();
     pending.set_pending(true);
     let current = Arc::new(arc_swap::ArcSwap::from_pointee(pending));
@@ -331,6 +332,13 @@ impl Refresher {
                 });
                 let mut set = self.fixed.clone();
                 set.extend(keys.clone());
+                if let Some(shadowed) = set.collision() {
+                    tracing::warn!(
+                        host = self.host(),
+                        kid = shadowed.kid().unwrap_or(""),
+                        "a fetched JWK has the kid and algorithm of a configured key; the configured key wins"
+                    );
+                }
                 self.current.store(Arc::new(set));
                 if removed {
                     // After the swap: a token verified from now on used the new keys.
