@@ -444,9 +444,9 @@ impl ApproovConfigBuilder {
             return Err(ConfigError::NoKeySource);
         }
         if self.keys.collision().is_some() {
-            return Err(ConfigError::Key {
-                variable: "keys",
-                reason: "two keys have the same kid and algorithm: give each key its own kid",
+            return Err(ConfigError::Invalid {
+                variable: "kid",
+                expected: "a different kid for each key of an algorithm (two keys share one)",
             });
         }
         let keys = match jwks_url {

@@ -299,7 +299,16 @@ fn two_keys_with_the_same_kid_and_algorithm_are_a_config_error() {
         .unwrap()
         .build()
         .unwrap_err();
-    assert!(matches!(error, ConfigError::Key { .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            ConfigError::Invalid {
+                variable: "kid",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }
 
 // --- migration and rotation -----------------------------------------------------------------
