@@ -260,7 +260,8 @@ impl ApproovConfigBuilder {
     /// [`with_jwks_min_refresh_interval`](Self::with_jwks_min_refresh_interval)).
     ///
     /// [`build`](Self::build) waits for the first fetch, at most the fetch timeout plus a
-    /// second. If it fails, the configuration still builds: tokens that only a fetched key could
+    /// second, blocking the calling thread (fine at start-up; from async code that must not
+    /// block, call it in `spawn_blocking` as `examples/jwks.rs` does). If it fails, the configuration still builds: tokens that only a fetched key could
     /// verify are rejected with [`KeysUnavailable`](crate::ApproovErrorKind::KeysUnavailable)
     /// until a fetch succeeds. A failed, oversized (over 1 MiB), unparsable or empty fetch
     /// never replaces the last good keys; a warning says why. Symmetric (`oct`) keys are
