@@ -44,4 +44,9 @@ impl TokenCache {
     pub(crate) fn remove(&self, token: &str) {
         self.inner.remove(token);
     }
+
+    /// Forgets every token, e.g. after a key was removed.
+    pub(crate) fn clear(&self) {
+        self.inner.clear();
+    }
 }

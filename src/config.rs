@@ -205,6 +205,8 @@ pub struct ApproovConfigBuilder {
     token_cache_size: usize,
     max_token_length: usize,
     signing: SigningConfig,
+    #[cfg(feature = "jwks-url")]
+    jwks_url: Option<crate::keys::remote::RemoteOptions>,
 }
 
 impl Default for ApproovConfigBuilder {
@@ -222,6 +224,8 @@ impl Default for ApproovConfigBuilder {
             token_cache_size: DEFAULT_TOKEN_CACHE_SIZE,
             max_token_length: DEFAULT_MAX_TOKEN_LENGTH,
             signing: SigningConfig::default(),
+            #[cfg(feature = "jwks-url")]
+            jwks_url: None,
         }
     }
 }
@@ -293,6 +297,85 @@ impl ApproovConfigBuilder {
         self.keys
             .extend(crate::keys::keys_from_jwks(json, true, BUILDER)?);
         Ok(self)
+    }
+
+    /// Takes keys from a JWKS URL (feature `jwks-url`): fetched when the configuration is
+    /// built, then refreshed in the background every
+    /// [`with_jwks_refresh_interval`](Self::with_jwks_refresh_interval) (or as the response's
+    /// `Cache-Control: max-age` says, between the minimum refresh interval and one hour), and
+    /// early when a token names an unknown `kid` (at most once per
+    /// [`with_jwks_min_refresh_interval`](Self::with_jwks_min_refresh_interval)).
+    ///
+    /// [`build`](Self::build) waits for the first fetch, at most the fetch timeout plus a
+    /// second, blocking the calling thread (fine at start-up; from async code that must not
+    /// block, call it in `spawn_blocking` as `examples/jwks.rs` does). If it fails, the configuration still builds: tokens that only a fetched key could
+    /// verify are rejected with [`KeysUnavailable`](crate::ApproovErrorKind::KeysUnavailable)
+    /// until a fetch succeeds. A failed, oversized (over 1 MiB), unparsable or empty fetch
+    /// never replaces the last good keys; a warning says why. Symmetric (`oct`) keys are
+    /// refused from a URL. Other keys of the configuration (secrets, PEM, JWKS) stay in force
+    /// alongside the fetched ones.
+    ///
+    /// The URL must be `https`, except for loopback hosts (see
+    /// [`with_jwks_allow_http`](Self::with_jwks_allow_http)); it is checked by `build`.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_url(mut self, url: &str) -> Self {
+        let options = crate::keys::remote::RemoteOptions::new(url, BUILDER);
+        self.jwks_url = Some(match self.jwks_url.take() {
+            Some(old) => crate::keys::remote::RemoteOptions {
+                url: options.url,
+                ..old
+            },
+            None => options,
+        });
+        self
+    }
+
+    #[cfg(feature = "jwks-url")]
+    fn jwks_options(&mut self) -> &mut crate::keys::remote::RemoteOptions {
+        self.jwks_url
+            .get_or_insert_with(|| crate::keys::remote::RemoteOptions::new("", BUILDER))
+    }
+
+    /// How often the JWKS URL is fetched again when the response has no `Cache-Control:
+    /// max-age`. Defaults to [`DEFAULT_JWKS_REFRESH_INTERVAL`](crate::DEFAULT_JWKS_REFRESH_INTERVAL),
+    /// 10 minutes.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_refresh_interval(mut self, interval: Duration) -> Self {
+        self.jwks_options().refresh_interval = interval;
+        self
+    }
+
+    /// The shortest time between two early fetches of the JWKS URL caused by unknown `kid`s,
+    /// also the wait before retrying a failed fetch and the floor of a `Cache-Control: max-age`.
+    /// Defaults to [`DEFAULT_JWKS_MIN_REFRESH_INTERVAL`](crate::DEFAULT_JWKS_MIN_REFRESH_INTERVAL),
+    /// 30 seconds, so that a flood of tokens with made-up `kid`s cannot turn into a flood of
+    /// fetches.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.jwks_options().min_refresh_interval = interval;
+        self
+    }
+
+    /// How long one fetch of the JWKS URL may take, from connecting to the end of the body.
+    /// Defaults to [`DEFAULT_JWKS_FETCH_TIMEOUT`](crate::DEFAULT_JWKS_FETCH_TIMEOUT), 5 seconds.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.jwks_options().timeout = timeout;
+        self
+    }
+
+    /// Accepts a plain `http` JWKS URL whatever its host. Defaults to `false`: plain http is
+    /// accepted only for loopback hosts, since anyone on the path could otherwise hand the API
+    /// their own keys.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_allow_http(mut self, allow: bool) -> Self {
+        self.jwks_options().allow_http = allow;
+        self
     }
 
     fn with_key(mut self, key: VerifyingKey) -> Result<Self, ConfigError> {
@@ -428,11 +511,26 @@ impl ApproovConfigBuilder {
     /// when the crate was built without a crypto backend.
     pub fn build(self) -> Result<ApproovConfig, ConfigError> {
         ensure_crypto_provider()?;
-        if self.keys.is_empty() {
+        #[cfg(feature = "jwks-url")]
+        let jwks_url = self.jwks_url.filter(|o| !o.url.is_empty());
+        #[cfg(not(feature = "jwks-url"))]
+        let jwks_url: Option<std::convert::Infallible> = None;
+        if self.keys.is_empty() && jwks_url.is_none() {
             return Err(ConfigError::NoKeySource);
         }
+        if self.keys.collision().is_some() {
+            return Err(ConfigError::Invalid {
+                variable: "kid",
+                expected: "a different kid for each key of an algorithm (two keys share one)",
+            });
+        }
+        let keys = match jwks_url {
+            #[cfg(feature = "jwks-url")]
+            Some(options) => crate::keys::remote::start(options, self.keys)?,
+            _ => KeyStore::fixed(self.keys),
+        };
         let verifier = Verifier {
-            keys: KeyStore::fixed(self.keys),
+            keys,
             leeway: self.leeway.as_secs_f64(),
             issuers: self.issuers.map(Vec::into_boxed_slice),
             audiences: self.audiences.map(Vec::into_boxed_slice),
@@ -510,6 +608,12 @@ impl ApproovConfigBuilder {
                 // `:`), for rotation.
                 for entry in list.split(',') {
                     let (kid, secret) = match entry.split_once(':') {
+                        Some((kid, _)) if kid.trim().is_empty() => {
+                            return Err(ConfigError::Invalid {
+                                variable: name,
+                                expected: "`secret` or `kid:secret` entries, with a non-empty kid",
+                            });
+                        }
                         Some((kid, secret)) => (Some(kid.trim().to_owned()), secret),
                         None => (None, entry),
                     };
@@ -527,6 +631,21 @@ impl ApproovConfigBuilder {
             let json = text_or_file(&v, "{", VAR)?;
             b.keys
                 .extend(crate::keys::keys_from_jwks(&json, true, VAR)?);
+        }
+        if let Some(v) = var("APPROOV_JWKS_URL")? {
+            const VAR: &str = "APPROOV_JWKS_URL";
+            if v.trim().is_empty() {
+                return Err(ConfigError::Empty { variable: VAR });
+            }
+            #[cfg(feature = "jwks-url")]
+            {
+                b.jwks_url = Some(crate::keys::remote::RemoteOptions::new(&v, VAR));
+            }
+            #[cfg(not(feature = "jwks-url"))]
+            return Err(ConfigError::Jwks {
+                variable: VAR,
+                reason: "this build of tower-approov lacks the `jwks-url` feature",
+            });
         }
         if let Some(v) = var("APPROOV_TOKEN_HEADER")? {
             b.token_header = parse_header_name(&v, "APPROOV_TOKEN_HEADER")?;

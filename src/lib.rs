@@ -41,6 +41,11 @@ pub use error::{ApproovError, ApproovErrorKind, ConfigError};
 #[cfg(feature = "axum")]
 pub use extract::ApproovClaimsRejection;
 pub use future::ResponseFuture;
+#[cfg(feature = "jwks-url")]
+pub use keys::remote::{
+    DEFAULT_JWKS_FETCH_TIMEOUT, DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL,
+    JWKS_MAX_BODY_BYTES,
+};
 pub use layer::ApproovLayer;
 pub use response::{JsonRejection, RejectionResponse};
 pub use service::ApproovService;

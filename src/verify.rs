@@ -64,19 +64,28 @@ struct JoseHeader<'a> {
 impl Verifier {
     /// Verifies a token (already taken out of its header, prefix stripped) at time `now`.
     pub(crate) fn verify(&self, token: &str, now: f64) -> Result<ApproovClaims, ApproovErrorKind> {
-        if let Some(cache) = &self.cache
-            && let Some(claims) = cache.get(token)
-        {
-            return if now < claims.exp() + self.leeway {
-                Ok(claims)
-            } else {
-                cache.remove(token);
-                Err(ApproovErrorKind::Expired)
-            };
+        if let Some(cache) = &self.cache {
+            // A refresh of remote keys removed a key: cached tokens may have been signed by it.
+            if self.keys.take_revocation() {
+                cache.clear();
+            }
+            if let Some(claims) = cache.get(token) {
+                return if now < claims.exp() + self.leeway {
+                    Ok(claims)
+                } else {
+                    cache.remove(token);
+                    Err(ApproovErrorKind::Expired)
+                };
+            }
         }
+        let epoch = self.keys.revocation_epoch();
         let claims = self.verify_uncached(token, now)?;
         if let Some(cache) = &self.cache {
             cache.insert(token, claims.clone());
+            // The key that verified it was removed meanwhile: don't let the cache answer for it.
+            if self.keys.revocation_epoch() != epoch {
+                cache.remove(token);
+            }
         }
         Ok(claims)
     }
@@ -115,9 +124,9 @@ impl Verifier {
         let keys = self.keys.load();
         let key = match keys.select(alg, header.kid.as_deref()) {
             Ok(key) => key,
-            Err(ApproovErrorKind::UnknownKeyId) => {
+            Err(kind @ (ApproovErrorKind::UnknownKeyId | ApproovErrorKind::KeysUnavailable)) => {
                 self.keys.on_unknown_kid();
-                return Err(ApproovErrorKind::UnknownKeyId);
+                return Err(kind);
             }
             Err(kind) => return Err(kind),
         };
