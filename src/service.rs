@@ -129,7 +129,7 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let mut req = req.map(ApproovBody::new);
         let shared = &self.config.shared;
-        match check(shared, req.headers()) {
+        match crate::metrics::observe(&shared.mode, || check(shared, req.headers())) {
             Ok(claims) => {
                 req.extensions_mut().insert(claims);
                 ResponseFuture::future(self.inner.call(req))

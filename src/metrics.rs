@@ -1,0 +1,64 @@
+//! Request counts and verification time through the [`metrics`](https://docs.rs/metrics)
+//! facade (feature `metrics`). Without the feature, [`observe`] only runs the check.
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `approov_requests_total` | counter | `outcome` (`accepted`, `rejected`, `monitored`), `reason` (a [reason code](crate::ApproovErrorKind::reason_code), or `none` when accepted) |
+//! | `approov_verify_seconds` | histogram | none: the time the whole check took, cache hits included |
+
+use crate::config::ModeHandle;
+use crate::error::ApproovErrorKind;
+
+/// The counter of checked requests.
+#[cfg(feature = "metrics")]
+pub const REQUESTS_TOTAL: &str = "approov_requests_total";
+/// The histogram of check durations, in seconds.
+#[cfg(feature = "metrics")]
+pub const VERIFY_SECONDS: &str = "approov_verify_seconds";
+
+/// Runs the per-request check and, with the `metrics` feature, records its outcome and
+/// duration.
+#[inline]
+pub(crate) fn observe<T>(
+    mode: &ModeHandle,
+    check: impl FnOnce() -> Result<T, ApproovErrorKind>,
+) -> Result<T, ApproovErrorKind> {
+    #[cfg(feature = "metrics")]
+    {
+        let started = std::time::Instant::now();
+        let result = check();
+        ::metrics::histogram!(VERIFY_SECONDS).record(started.elapsed().as_secs_f64());
+        let (outcome, reason) = match &result {
+            Ok(_) => ("accepted", "none"),
+            Err(kind) if mode.get() == crate::config::Mode::Monitor => {
+                ("monitored", kind.reason_code())
+            }
+            Err(kind) => ("rejected", kind.reason_code()),
+        };
+        ::metrics::counter!(REQUESTS_TOTAL, "outcome" => outcome, "reason" => reason).increment(1);
+        result
+    }
+    #[cfg(not(feature = "metrics"))]
+    {
+        let _ = mode;
+        check()
+    }
+}
+
+/// Registers the units and descriptions of this crate's metrics with the installed recorder,
+/// for exporters that show them (Prometheus `# HELP` lines). Call it once after installing the
+/// recorder; the metrics are recorded whether or not it is called.
+#[cfg(feature = "metrics")]
+pub fn describe_metrics() {
+    ::metrics::describe_counter!(
+        REQUESTS_TOTAL,
+        ::metrics::Unit::Count,
+        "Requests checked by the Approov layer, by outcome (accepted, rejected, monitored) and \
+         reason code"
+    );
+    ::metrics::describe_histogram!(
+        VERIFY_SECONDS,
+        ::metrics::Unit::Seconds,
+        "Time the Approov layer spent checking a request's token and binding"
+    );
+}
