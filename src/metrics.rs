@@ -1,5 +1,5 @@
 //! Request counts and verification time through the [`metrics`](https://docs.rs/metrics)
-//! facade (feature `metrics`). Without the feature, [`observe`] only runs the check.
+//! facade (feature `metrics`). Install any recorder or exporter; the layer records into it.
 //!
 //! | metric | kind | labels |
 //! |---|---|---|
