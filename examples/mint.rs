@@ -23,7 +23,7 @@ use tower_approov::test_util::TokenBuilder;
 /// Mint an Approov-shaped test token (HS256 by default).
 #[derive(Debug, Parser)]
 #[command(version, about)]
-struct Args {
+pub struct Args {
     /// HS256 secret as standard base64 or base64url (`approov secret -get base64`). A
     /// `kid:secret` list as in APPROOV_BASE64_SECRET uses the first entry.
     #[arg(long, env = "APPROOV_BASE64_SECRET", hide_env_values = true)]
@@ -94,7 +94,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn mint(args: &Args) -> Result<String, String> {
+pub fn mint(args: &Args) -> Result<String, String> {
     let builder = match (&args.key_pem, args.alg.trim()) {
         (None, alg) if alg.eq_ignore_ascii_case("HS256") => {
             let list = args.secret.as_deref().ok_or(
@@ -140,7 +140,7 @@ fn mint(args: &Args) -> Result<String, String> {
 }
 
 /// A curl line, single-quoted for POSIX shells.
-fn curl_line(args: &Args, token: &str, url: &str) -> String {
+pub fn curl_line(args: &Args, token: &str, url: &str) -> String {
     let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let mut line = format!(
         "curl -i -H {} {}",
