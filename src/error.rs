@@ -276,11 +276,19 @@ impl fmt::Display for ConfigError {
                  APPROOV_PUBLIC_KEY_PEM, APPROOV_JWKS or APPROOV_JWKS_URL), or put it in a .env \
                  file; with the builder, add a key before `build()`",
             ),
+            // A setting from the builder is not a variable: it cannot be "unset".
+            Self::Empty { variable } if !is_env_var(variable) => write!(
+                f,
+                "{variable} was given an empty value: pass a non-empty one"
+            ),
             Self::Empty { variable } => write!(
                 f,
                 "{variable} is set but empty: give it a value, or unset it to use the default"
             ),
             // The value itself is never shown: it may be a secret.
+            Self::Invalid { variable, expected } if !is_env_var(variable) => {
+                write!(f, "{variable} was given an invalid value: pass {expected}")
+            }
             Self::Invalid { variable, expected } => {
                 write!(f, "{variable} has an invalid value: set it to {expected}")
             }
@@ -316,6 +324,11 @@ impl fmt::Display for ConfigError {
             ),
         }
     }
+}
+
+/// Whether a `ConfigError`'s `variable` names an environment variable (rather than a builder).
+fn is_env_var(variable: &str) -> bool {
+    variable.starts_with("APPROOV_")
 }
 
 impl std::error::Error for ConfigError {

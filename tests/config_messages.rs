@@ -132,3 +132,24 @@ fn a_bad_header_name_names_the_variable_and_gives_an_example() {
          `Approov-Token`"
     );
 }
+
+#[test]
+fn an_empty_secret_given_to_the_builder_names_the_builder_not_a_variable() {
+    let error = ApproovConfig::builder().with_base64_secret("").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "ApproovConfigBuilder was given an empty value: pass a non-empty one"
+    );
+}
+
+#[test]
+fn an_invalid_secret_given_to_the_builder_says_what_to_pass() {
+    let error = ApproovConfig::builder()
+        .with_base64_secret("not*base64")
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "ApproovConfigBuilder was given an invalid value: pass standard base64, as printed by \
+         `approov secret -get base64`"
+    );
+}
