@@ -145,7 +145,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|_| "info,tower_approov=debug".into()),
         )
         .init();
-    let layer = ApproovLayer::try_from_env()?;
+    // At start-up, never per request: a bad configuration stops the process with a message
+    // that names the variable and how to fix it.
+    let layer = match ApproovLayer::try_from_env() {
+        Ok(layer) => layer,
+        Err(error) => {
+            eprintln!("tower-approov configuration error: {error}");
+            eprintln!("(for a local try: cp .env.example .env)");
+            std::process::exit(2);
+        }
+    };
     let port = std::env::var("PORT").unwrap_or_else(|_| "50051".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let addr = listener.local_addr()?;

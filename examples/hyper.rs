@@ -92,8 +92,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|_| "info,tower_approov=debug".into()),
         )
         .init();
-    // Panics with a message naming the variable if no key is configured.
-    let layer = ApproovLayer::from_env();
+    // At start-up, never per request: a bad configuration stops the process with a message
+    // that names the variable and how to fix it.
+    let layer = match ApproovLayer::try_from_env() {
+        Ok(layer) => layer,
+        Err(error) => {
+            eprintln!("tower-approov configuration error: {error}");
+            eprintln!("(for a local try: cp .env.example .env)");
+            std::process::exit(2);
+        }
+    };
     let port = std::env::var("PORT").unwrap_or_else(|_| "8003".into());
     let listener = TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let addr = listener.local_addr()?;

@@ -95,8 +95,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     // At start-up, never per request: a bad configuration stops the process with a message
-    // naming the variable.
-    let layer = ApproovLayer::try_from_env()?;
+    // that names the variable and how to fix it.
+    let layer = match ApproovLayer::try_from_env() {
+        Ok(layer) => layer,
+        Err(error) => {
+            eprintln!("tower-approov configuration error: {error}");
+            eprintln!("(for a local try: cp .env.example .env)");
+            std::process::exit(2);
+        }
+    };
     let origin = std::env::var("CORS_ORIGIN").unwrap_or_else(|_| "http://localhost:3000".into());
     let app = app(layer, HeaderValue::from_str(&origin)?);
 
