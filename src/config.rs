@@ -756,7 +756,7 @@ fn parse_list(value: &str, variable: &'static str) -> Result<Vec<String>, Config
 
 /// Makes sure `jsonwebtoken` has a crypto provider, installing ours if the application has not
 /// installed one (with both backend features on, `jsonwebtoken` picks none by itself).
-fn ensure_crypto_provider() -> Result<(), ConfigError> {
+pub(crate) fn ensure_crypto_provider() -> Result<(), ConfigError> {
     use jsonwebtoken::crypto::CryptoProvider;
     if CryptoProvider::try_get_default().is_some() {
         return Ok(());

@@ -13,6 +13,7 @@ use crate::claims::ApproovClaims;
 use crate::config::{ApproovConfig, Mode, Shared};
 use crate::error::{ApproovError, ApproovErrorKind};
 use crate::future::ResponseFuture;
+use crate::metrics::Observation;
 use crate::response::RejectionResponse;
 use crate::signing::{self, DigestCheck, Outcome, RequestView};
 use crate::verify;
@@ -146,6 +147,7 @@ impl<S, R> ApproovService<S, R> {
         &mut self,
         req: Request<ReqBody>,
         digest: DigestCheck,
+        observation: Observation,
     ) -> ResponseFuture<S::Future, ResBody, S::Error>
     where
         S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>
@@ -172,8 +174,9 @@ impl<S, R> ApproovService<S, R> {
                 }
                 None => Request::from_parts(parts, ApproovBody::buffered(Bytes::new(), None)),
             };
+            let mode = mode.get();
+            observation.finish(mode, outcome);
             if let Err(kind) = outcome {
-                let mode = mode.get();
                 log_failure(kind, mode);
                 let error = ApproovError::new(kind);
                 // Monitor mode passes the request on when its body could be read whole; a body
@@ -215,19 +218,22 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let shared = &self.config.shared;
+        let observation = Observation::start();
         match check_request(shared, &req) {
             Ok((claims, None)) => {
+                observation.finish(Mode::Enforce, Ok(()));
                 let mut req = req.map(ApproovBody::new);
                 req.extensions_mut().insert(claims);
                 ResponseFuture::future(self.inner.call(req))
             }
             Ok((claims, Some(digest))) => {
                 req.extensions_mut().insert(claims);
-                self.digest_then_call(req, digest)
+                self.digest_then_call(req, digest, observation)
             }
             Err(kind) => {
                 let mut req = req.map(ApproovBody::new);
                 let mode = shared.mode.get();
+                observation.finish(mode, Err(kind));
                 log_failure(kind, mode);
                 let error = ApproovError::new(kind);
                 if mode == Mode::Monitor {

@@ -4,3 +4,5 @@
 
 mod signer;
 pub use signer::{InstallationKey, RequestSigner, SignatureEncoding, SignerError};
+mod token;
+pub use token::{DEFAULT_TOKEN_LIFETIME, MintError, TokenBuilder};
