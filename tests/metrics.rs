@@ -154,3 +154,64 @@ fn every_check_records_its_verification_time() {
     assert_eq!(samples.len(), 3, "one sample per checked request");
     assert!(samples.iter().all(|s| s.into_inner() >= 0.0));
 }
+
+/// A request whose signature covers `content-digest` is decided only after its body is read:
+/// it is counted then, once, with the digest's reason, not as accepted when its headers passed.
+#[test]
+fn a_body_that_fails_its_signed_digest_is_counted_once_as_rejected() {
+    use axum::body::Body;
+    use tower::ServiceExt as _;
+    use tower_approov::MessageSigning;
+    use tower_approov::test_util::{InstallationKey, RequestSigner};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let secret = loopback::secret();
+    let key = InstallationKey::generate().unwrap();
+    let token = TokenBuilder::hs256(&secret)
+        .ipk(key.ipk().unwrap())
+        .build()
+        .unwrap();
+    let signed = |body: &str| {
+        let mut request = http::Request::post("https://api.example.com/orders")
+            .header("approov-token", &token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .unwrap();
+        RequestSigner::new(&key).sign(&mut request).unwrap();
+        request
+    };
+    let good = signed(r#"{"order":1}"#);
+    let mut tampered = signed(r#"{"order":1}"#);
+    *tampered.body_mut() = r#"{"order":9}"#.to_owned();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let statuses = metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let config = ApproovConfig::builder()
+                .with_secret(&secret, None)
+                .unwrap()
+                .with_message_signing(MessageSigning::Require)
+                .build()
+                .unwrap();
+            let app = Router::new()
+                .route("/orders", axum::routing::post(|| async { "ok" }))
+                .layer(ApproovLayer::new(config));
+            let mut statuses = Vec::new();
+            for request in [good, tampered] {
+                let response = app.clone().oneshot(request.map(Body::from)).await.unwrap();
+                statuses.push(response.status());
+            }
+            statuses
+        })
+    });
+
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::UNAUTHORIZED]);
+    let counts = counters(&snapshotter);
+    assert_eq!(count(&counts, "accepted", "none"), 1);
+    assert_eq!(count(&counts, "rejected", "content_digest_mismatch"), 1);
+    assert_eq!(counts.len(), 2, "nothing else counted: {counts:?}");
+}
