@@ -99,6 +99,31 @@ fn extract_token<'h>(shared: &Shared, headers: &'h HeaderMap) -> Result<&'h str,
     Ok(token)
 }
 
+/// A failed check: counted, logged, then answered with the rejection response, or, in monitor
+/// mode, let through with the error in the request extensions in place of claims (`None`).
+fn fail<R, ResBody>(
+    kind: ApproovErrorKind,
+    mode: Mode,
+    observation: Observation,
+    request_extensions: &mut http::Extensions,
+    rejection: &R,
+) -> Option<Response<ResBody>>
+where
+    R: RejectionResponse<ResBody>,
+{
+    observation.finish(mode, Err(kind));
+    log_failure(kind, mode);
+    let error = ApproovError::new(kind);
+    if mode == Mode::Monitor {
+        request_extensions.remove::<ApproovClaims>();
+        request_extensions.insert(error);
+        return None;
+    }
+    let mut response = rejection.rejection(&error);
+    response.extensions_mut().insert(error);
+    Some(response)
+}
+
 fn log_failure(kind: ApproovErrorKind, mode: Mode) {
     match mode {
         Mode::Monitor => tracing::warn!(
@@ -174,20 +199,19 @@ impl<S, R> ApproovService<S, R> {
                 }
                 None => Request::from_parts(parts, ApproovBody::buffered(Bytes::new(), None)),
             };
-            let mode = mode.get();
-            observation.finish(mode, outcome);
-            if let Err(kind) = outcome {
-                log_failure(kind, mode);
-                let error = ApproovError::new(kind);
-                // Monitor mode passes the request on when its body could be read whole; a body
-                // over the limit was only partly read, so it cannot go on.
-                if mode == Mode::Monitor && kind != ApproovErrorKind::BodyTooLarge {
-                    req.extensions_mut().remove::<ApproovClaims>();
-                    req.extensions_mut().insert(error);
-                } else {
-                    let mut response = rejection.rejection(&error);
-                    response.extensions_mut().insert(error);
-                    return Ok(response);
+            match outcome {
+                Ok(()) => observation.finish(Mode::Enforce, Ok(())),
+                Err(kind) => {
+                    // Monitor mode passes the request on when its body could be read whole; a
+                    // body over the limit was only partly read, so it cannot go on.
+                    let mode = match kind {
+                        ApproovErrorKind::BodyTooLarge => Mode::Enforce,
+                        _ => mode.get(),
+                    };
+                    let failure = fail(kind, mode, observation, req.extensions_mut(), &rejection);
+                    if let Some(response) = failure {
+                        return Ok(response);
+                    }
                 }
             }
             inner.call(req).await
@@ -233,16 +257,16 @@ where
             Err(kind) => {
                 let mut req = req.map(ApproovBody::new);
                 let mode = shared.mode.get();
-                observation.finish(mode, Err(kind));
-                log_failure(kind, mode);
-                let error = ApproovError::new(kind);
-                if mode == Mode::Monitor {
-                    req.extensions_mut().insert(error);
-                    return ResponseFuture::future(self.inner.call(req));
+                match fail(
+                    kind,
+                    mode,
+                    observation,
+                    req.extensions_mut(),
+                    &self.rejection,
+                ) {
+                    Some(response) => ResponseFuture::rejected(response),
+                    None => ResponseFuture::future(self.inner.call(req)),
                 }
-                let mut response = self.rejection.rejection(&error);
-                response.extensions_mut().insert(error);
-                ResponseFuture::rejected(response)
             }
         }
     }
