@@ -196,3 +196,70 @@ fn parse_object<'a, T: Deserialize<'a>>(json: &'a [u8]) -> Option<T> {
     }
     serde_json::from_slice(json).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    use super::*;
+    use crate::ApproovConfig;
+
+    const SECRET: &[u8] = b"verify-unit-test-secret";
+
+    fn config(leeway: u64) -> ApproovConfig {
+        ApproovConfig::builder()
+            .with_secret(SECRET, None)
+            .unwrap()
+            .with_leeway(Duration::from_secs(leeway))
+            .build()
+            .unwrap()
+    }
+
+    fn mint(exp: f64) -> String {
+        jsonwebtoken::encode(
+            &Header::default(),
+            &json!({ "exp": exp, "did": "d" }),
+            &EncodingKey::from_secret(SECRET).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cache_hit_is_served_until_exp_plus_leeway_and_refused_from_then_on() {
+        let config = config(5);
+        let verifier = &config.shared.verifier;
+        let cache = verifier.cache.as_ref().unwrap();
+        let start = now();
+        let exp = start + 100.25;
+        let token = mint(exp);
+
+        assert!(verifier.verify(&token, start).is_ok());
+        assert_eq!(cache.len(), 1);
+        // Past `exp` but within the leeway: still served, from the cache.
+        assert!(verifier.verify(&token, exp + 4.9).is_ok());
+        assert_eq!(cache.len(), 1);
+        // At `exp + leeway`: refused, and the entry is dropped.
+        assert_eq!(
+            verifier.verify(&token, exp + 5.0).unwrap_err(),
+            ApproovErrorKind::Expired
+        );
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn an_expired_token_is_refused_before_its_signature_is_checked() {
+        let config = config(0);
+        let verifier = &config.shared.verifier;
+        // A forged signature on an expired token: the expiry is what is reported.
+        let mut token = mint(now() - 10.0);
+        token.truncate(token.rfind('.').unwrap() + 1);
+        token.push_str("AAAA");
+        assert_eq!(
+            verifier.verify(&token, now()).unwrap_err(),
+            ApproovErrorKind::Expired
+        );
+    }
+}

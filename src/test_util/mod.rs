@@ -1,3 +1,6 @@
 //! Helpers to test APIs protected by the layer without the Approov CLI (feature `test-util`).
 //!
 //! Never enable this feature in production builds: it mints tokens.
+
+mod cache;
+pub use cache::token_cache_len;
