@@ -71,8 +71,9 @@ fn kind(resp: &http::Response<Body>) -> ApproovErrorKind {
 async fn a_cached_token_is_rejected_once_its_exp_has_passed() {
     let config = builder().with_token_cache_size(16).build().unwrap();
     let app = app(&config);
-    // Expires in two seconds: long enough to be accepted on a busy machine, short enough to wait.
-    let exp = now() + 2.0;
+    // Expires in two to three seconds: long enough to be accepted on a busy machine, short
+    // enough to wait. A whole number, so the `exp` read back is exactly this one.
+    let exp = (now() + 3.0).trunc();
     let token = mint(&json!({ "exp": exp, "did": "device-exp" }));
 
     let resp = send(&app, &token, None).await;
