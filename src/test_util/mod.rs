@@ -6,3 +6,5 @@ mod signer;
 pub use signer::{InstallationKey, RequestSigner, SignatureEncoding, SignerError};
 mod token;
 pub use token::{DEFAULT_TOKEN_LIFETIME, MintError, TokenBuilder};
+mod cache;
+pub use cache::token_cache_len;
