@@ -107,12 +107,58 @@ pub(crate) fn parse_alg(name: &str) -> Option<Algorithm> {
 pub(crate) struct VerifyingKey {
     kid: Option<Box<str>>,
     algorithms: AlgSet,
-    key: DecodingKey,
+    material: Material,
+}
+
+/// What does the verifying.
+#[derive(Clone)]
+enum Material {
+    /// A `jsonwebtoken` key, verified through its crypto provider.
+    Jwt(DecodingKey),
+    /// An HS256 secret as an aws-lc HMAC key, prepared once: its inner and outer pad states are
+    /// computed at start-up instead of on every token, and aws-lc wipes them on drop, whereas a
+    /// `DecodingKey` keeps a copy of the secret that is never wiped.
+    #[cfg(feature = "aws_lc_rs")]
+    Hmac(Box<aws_lc_rs::hmac::Key>),
 }
 
 impl VerifyingKey {
-    pub(crate) fn decoding_key(&self) -> &DecodingKey {
-        &self.key
+    /// Checks a token's signature (its third segment, base64url) over `message` (its first two
+    /// segments) with this key, for `alg`, which the caller has checked this key accepts.
+    pub(crate) fn verify(
+        &self,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &str,
+    ) -> Result<(), ApproovErrorKind> {
+        match &self.material {
+            #[cfg(feature = "aws_lc_rs")]
+            Material::Hmac(key) => {
+                let mut tag = [0u8; 32];
+                match URL_SAFE_NO_PAD.decode_slice(signature, &mut tag) {
+                    Ok(32) => {}
+                    // Valid base64 of the wrong length: not an HS256 signature.
+                    Ok(_) | Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+                        return Err(ApproovErrorKind::InvalidSignature);
+                    }
+                    Err(base64::DecodeSliceError::DecodeError(_)) => {
+                        return Err(ApproovErrorKind::MalformedToken);
+                    }
+                }
+                aws_lc_rs::hmac::verify(key, message, &tag)
+                    .map_err(|_| ApproovErrorKind::InvalidSignature)
+            }
+            Material::Jwt(key) => {
+                match jsonwebtoken::crypto::verify(signature, message, key, alg) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(ApproovErrorKind::InvalidSignature),
+                    Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::Base64(_)) => {
+                        Err(ApproovErrorKind::MalformedToken)
+                    }
+                    Err(_) => Err(ApproovErrorKind::InvalidSignature),
+                }
+            }
+        }
     }
 
     pub(crate) fn kid(&self) -> Option<&str> {
@@ -125,12 +171,17 @@ impl VerifyingKey {
         use jsonwebtoken::DecodingKeyKind;
         self.kid == other.kid
             && self.algorithms == other.algorithms
-            && match (self.key.kind(), other.key.kind()) {
-                (DecodingKeyKind::SecretOrDer(a), DecodingKeyKind::SecretOrDer(b)) => a == b,
-                (
-                    DecodingKeyKind::RsaModulusExponent { n: n1, e: e1 },
-                    DecodingKeyKind::RsaModulusExponent { n: n2, e: e2 },
-                ) => n1 == n2 && e1 == e2,
+            && match (&self.material, &other.material) {
+                (Material::Jwt(a), Material::Jwt(b)) => match (a.kind(), b.kind()) {
+                    (DecodingKeyKind::SecretOrDer(a), DecodingKeyKind::SecretOrDer(b)) => a == b,
+                    (
+                        DecodingKeyKind::RsaModulusExponent { n: n1, e: e1 },
+                        DecodingKeyKind::RsaModulusExponent { n: n2, e: e2 },
+                    ) => n1 == n2 && e1 == e2,
+                    _ => false,
+                },
+                // Prepared HMAC keys cannot be compared; secrets never come from a URL anyway.
+                #[cfg(feature = "aws_lc_rs")]
                 _ => false,
             }
     }
@@ -416,14 +467,23 @@ impl Secret {
                 "the Approov secret is shorter than 32 bytes; Approov account secrets are 64 bytes: check that the whole secret was copied"
             );
         }
-        let key = DecodingKey::from_secret(&self.0).map_err(|_| ConfigError::Key {
-            variable,
-            reason: "the secret cannot be used as an HMAC key",
-        })?;
+        #[cfg(feature = "aws_lc_rs")]
+        let material = Material::Hmac(Box::new(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            &self.0,
+        )));
+        #[cfg(not(feature = "aws_lc_rs"))]
+        let material =
+            Material::Jwt(
+                DecodingKey::from_secret(&self.0).map_err(|_| ConfigError::Key {
+                    variable,
+                    reason: "the secret cannot be used as an HMAC key",
+                })?,
+            );
         Ok(VerifyingKey {
             kid: kid.map(String::into_boxed_str),
             algorithms: AlgSet::HS256,
-            key,
+            material,
         })
     }
 }
@@ -456,7 +516,7 @@ pub(crate) fn key_from_pem(
         return Ok(VerifyingKey {
             kid,
             algorithms: AlgSet::RSA,
-            key,
+            material: Material::Jwt(key),
         });
     }
     if let Ok(key) = DecodingKey::from_ec_pem(pem) {
@@ -473,14 +533,14 @@ pub(crate) fn key_from_pem(
         return Ok(VerifyingKey {
             kid,
             algorithms,
-            key,
+            material: Material::Jwt(key),
         });
     }
     if let Ok(key) = DecodingKey::from_ed_pem(pem) {
         return Ok(VerifyingKey {
             kid,
             algorithms: AlgSet::EDDSA,
-            key,
+            material: Material::Jwt(key),
         });
     }
     Err(ConfigError::Key {
@@ -607,7 +667,7 @@ fn key_from_jwk(jwk: &Jwk, allow_secrets: bool) -> Result<VerifyingKey, &'static
     Ok(VerifyingKey {
         kid: jwk.common.key_id.clone().map(String::into_boxed_str),
         algorithms,
-        key,
+        material: Material::Jwt(key),
     })
 }
 

@@ -143,14 +143,7 @@ impl Verifier {
             parse_object::<Registered<'_>>(payload).ok_or(ApproovErrorKind::MalformedClaims)?;
         let exp = self.check_claims(&registered, now)?;
 
-        match jsonwebtoken::crypto::verify(signature, message.as_bytes(), key.decoding_key(), alg) {
-            Ok(true) => {}
-            Ok(false) => return Err(ApproovErrorKind::InvalidSignature),
-            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::Base64(_)) => {
-                return Err(ApproovErrorKind::MalformedToken);
-            }
-            Err(_) => return Err(ApproovErrorKind::InvalidSignature),
-        }
+        key.verify(alg, message.as_bytes(), signature)?;
         let claims =
             parse_object::<Map<String, Value>>(payload).ok_or(ApproovErrorKind::MalformedClaims)?;
         Ok(ApproovClaims::new(exp, claims))
