@@ -11,6 +11,12 @@
 # server's resident memory (VmRSS) before traffic, after a warm-up that fills the
 # verified-token cache, and at the end (must be flat: end within SOAK_RSS_GROWTH_PCT of the
 # warm-up figure). Exits non-zero otherwise. All traffic goes to 127.0.0.1.
+#
+# Last full run (2026-11-28, `bench/soak.sh`, 300 s, 8 connections, release build, a shared
+# 2-core machine): 6 762 794 requests (valid 3 381 395, unique 676 280, expired 676 280,
+# tampered 676 280, unbound 676 279, garbage 676 280), about 22 500 req/s, 0 wrong answers,
+# 0 transport errors; server RSS 5 360 kB before traffic, 19 284 kB after the 60 s warm-up
+# (verified-token cache full), 19 524 kB at the end (+1.2 %).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
