@@ -77,7 +77,7 @@ fn tamper(token: &str, n: u64) -> String {
         .map(|(i, _)| i)
         .collect();
     // Alternate between a payload character and a signature character (never the dots).
-    let i = if n % 2 == 0 {
+    let i = if n.is_multiple_of(2) {
         dots[0] + 1 + (n as usize / 2) % (dots[1] - dots[0] - 1)
     } else {
         dots[1] + 1 + (n as usize / 2) % (bytes.len() - dots[1] - 2)

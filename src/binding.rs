@@ -17,8 +17,10 @@ use crate::error::ApproovErrorKind;
 /// SHA-256 over their concatenation.
 ///
 /// With one header, pass its whole value as received (for `Authorization: Bearer x` that is
-/// `Bearer x`). With several, pass each value trimmed, in the configured order: this is exactly
-/// what the layer does.
+/// `Bearer x`; HTTP parsers drop the spaces around a header value, so a server never sees
+/// those). With several, pass each value trimmed, in the configured order: this is exactly
+/// what the layer does. The values are bytes: a header value that is not UTF-8 is hashed as
+/// is.
 ///
 /// ```
 /// let pay = tower_approov::pay_claim_for([b"Bearer my-user-token".as_slice()]);
@@ -57,10 +59,6 @@ impl Binding {
 
     pub(crate) fn headers(&self) -> &[HeaderName] {
         &self.headers
-    }
-
-    pub(crate) fn allows_missing_pay(&self) -> bool {
-        self.allow_missing_pay
     }
 
     /// Checks the token's `pay` claim against the request's binding headers.

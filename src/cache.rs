@@ -6,12 +6,23 @@
 //! that depend on the rest of the request (binding, message signature) run on every request.
 
 use std::fmt;
+use std::num::NonZeroUsize;
+
+use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::{DefaultHashBuilder, OptionsBuilder, UnitWeighter};
 
 use crate::claims::ApproovClaims;
 
+/// A shard should hold at least this many entries; fewer shards are used for small caches.
+const MIN_SHARD_ENTRIES: usize = 32;
+
 /// A bounded, concurrent map from token text to verified claims.
+///
+/// `quick_cache` splits its capacity over shards (locks) and rounds each shard's share up, so
+/// `Cache::new(n)` may hold a few more than `n` entries. The bound here is exact: the shard
+/// count is chosen so that the capacity is a whole number of equal shards, rounded down.
 pub(crate) struct TokenCache {
-    inner: quick_cache::sync::Cache<Box<str>, ApproovClaims>,
+    inner: Cache<Box<str>, ApproovClaims>,
     capacity: usize,
 }
 
@@ -27,9 +38,38 @@ impl fmt::Debug for TokenCache {
 impl TokenCache {
     /// A cache of at most `capacity` tokens; `None` when `capacity` is 0.
     pub(crate) fn new(capacity: usize) -> Option<Self> {
-        (capacity > 0).then(|| Self {
-            inner: quick_cache::sync::Cache::new(capacity),
-            capacity,
+        if capacity == 0 {
+            return None;
+        }
+        // As many shards as quick_cache would pick (4 per core, a power of two), halved until
+        // each holds at least MIN_SHARD_ENTRIES.
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let mut shards = cores.saturating_mul(4).next_power_of_two();
+        while shards > 1 && capacity / shards < MIN_SHARD_ENTRIES {
+            shards /= 2;
+        }
+        let per_shard = capacity / shards;
+        let total = per_shard * shards;
+        let inner = OptionsBuilder::new()
+            .shards(shards)
+            .estimated_items_capacity(total)
+            .weight_capacity(total as u64)
+            .build()
+            .map_or_else(
+                // Only fails for a missing setting, which is set just above.
+                |_| Cache::new(total),
+                |options| {
+                    Cache::with_options(
+                        options,
+                        UnitWeighter,
+                        DefaultHashBuilder::default(),
+                        DefaultLifecycle::default(),
+                    )
+                },
+            );
+        Some(Self {
+            inner,
+            capacity: total,
         })
     }
 
@@ -43,5 +83,47 @@ impl TokenCache {
 
     pub(crate) fn remove(&self, token: &str) {
         self.inner.remove(token);
+    }
+
+    /// Forgets every token, e.g. after a key was removed.
+    pub(crate) fn clear(&self) {
+        self.inner.clear();
+    }
+
+    /// How many tokens are cached now.
+    #[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> ApproovClaims {
+        ApproovClaims::new(f64::MAX, serde_json::Map::new())
+    }
+
+    #[test]
+    fn a_zero_capacity_means_no_cache() {
+        assert!(TokenCache::new(0).is_none());
+    }
+
+    #[test]
+    fn the_cache_never_holds_more_than_its_capacity_even_when_shards_do_not_divide_it() {
+        for capacity in [1, 31, 33, 100, 1_001, 10_007] {
+            let cache = TokenCache::new(capacity).unwrap();
+            for n in 0..capacity * 4 {
+                cache.insert(&format!("token-{n}"), claims());
+                assert!(cache.len() <= capacity, "{} > {capacity}", cache.len());
+            }
+            // Filled up to (nearly) its capacity, not trivially empty.
+            assert!(
+                cache.len() * 10 >= capacity * 9,
+                "{} of {capacity}",
+                cache.len()
+            );
+        }
     }
 }

@@ -12,6 +12,7 @@ use crate::binding::Binding;
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
 use crate::keys::{KeySet, KeyStore, Secret, VerifyingKey};
+use crate::signing::{MessageSigning, SigningConfig, SigningVerifier};
 use crate::verify::Verifier;
 
 /// The header that carries the token unless configured otherwise.
@@ -79,14 +80,21 @@ pub struct ApproovConfig {
 }
 
 /// What every service made by one layer shares.
+///
+/// Cloned (cheaply) to specialise a layer per route, e.g. with or without token binding: the
+/// clones share the keys, the verified-token cache and the mode switch.
+#[derive(Clone)]
 pub(crate) struct Shared {
-    pub(crate) verifier: Verifier,
+    pub(crate) verifier: Arc<Verifier>,
     pub(crate) token_header: HeaderName,
     pub(crate) token_prefix: Option<Box<str>>,
     pub(crate) max_token_length: usize,
     pub(crate) binding: Option<Binding>,
+    /// Kept apart from `binding` so that binding switched on later, per route, honours it.
+    pub(crate) allow_missing_pay: bool,
     pub(crate) mode: ModeHandle,
     pub(crate) cache_size: usize,
+    pub(crate) signing: Option<SigningVerifier>,
 }
 
 impl fmt::Debug for ApproovConfig {
@@ -108,13 +116,11 @@ impl fmt::Debug for ApproovConfig {
                         .collect::<Vec<_>>()
                 }),
             )
-            .field(
-                "allow_missing_pay",
-                &s.binding.as_ref().is_some_and(Binding::allows_missing_pay),
-            )
+            .field("allow_missing_pay", &s.allow_missing_pay)
             .field("mode", &s.mode.get())
             .field("token_cache_size", &s.cache_size)
             .field("max_token_length", &s.max_token_length)
+            .field("message_signing", &s.signing)
             .finish()
     }
 }
@@ -142,6 +148,45 @@ impl ApproovConfig {
     pub fn mode_handle(&self) -> ModeHandle {
         self.shared.mode.clone()
     }
+
+    /// This configuration with token binding on `headers` instead of the configured binding
+    /// headers (if any). Everything else is shared with `self`: the keys, the verified-token
+    /// cache, the mode switch, and [`with_allow_missing_pay`](ApproovConfigBuilder::with_allow_missing_pay).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] if a name is not a valid header name, [`ConfigError::Empty`] if
+    /// a name is empty or `headers` is.
+    pub fn with_token_binding<I, T>(&self, headers: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        const SETTING: &str = "ApproovConfig::with_token_binding";
+        let headers = headers
+            .into_iter()
+            .map(|h| parse_header_name(h.as_ref(), SETTING))
+            .collect::<Result<Vec<_>, _>>()?;
+        let binding = Binding::new(headers, self.shared.allow_missing_pay)
+            .ok_or(ConfigError::Empty { variable: SETTING })?;
+        Ok(self.with_binding(Some(binding)))
+    }
+
+    /// This configuration with token binding off, sharing everything else with `self` (keys,
+    /// verified-token cache, mode switch). For routes such as a login, whose requests cannot
+    /// carry the bound header yet.
+    #[must_use]
+    pub fn without_token_binding(&self) -> Self {
+        self.with_binding(None)
+    }
+
+    fn with_binding(&self, binding: Option<Binding>) -> Self {
+        let mut shared = Shared::clone(&self.shared);
+        shared.binding = binding;
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
 }
 
 /// A builder for [`ApproovConfig`]. Every setting has a documented default; the ones that
@@ -159,6 +204,9 @@ pub struct ApproovConfigBuilder {
     mode: Mode,
     token_cache_size: usize,
     max_token_length: usize,
+    signing: SigningConfig,
+    #[cfg(feature = "jwks-url")]
+    jwks_url: Option<crate::keys::remote::RemoteOptions>,
 }
 
 impl Default for ApproovConfigBuilder {
@@ -175,6 +223,9 @@ impl Default for ApproovConfigBuilder {
             mode: Mode::Enforce,
             token_cache_size: DEFAULT_TOKEN_CACHE_SIZE,
             max_token_length: DEFAULT_MAX_TOKEN_LENGTH,
+            signing: SigningConfig::default(),
+            #[cfg(feature = "jwks-url")]
+            jwks_url: None,
         }
     }
 }
@@ -248,6 +299,85 @@ impl ApproovConfigBuilder {
         Ok(self)
     }
 
+    /// Takes keys from a JWKS URL (feature `jwks-url`): fetched when the configuration is
+    /// built, then refreshed in the background every
+    /// [`with_jwks_refresh_interval`](Self::with_jwks_refresh_interval) (or as the response's
+    /// `Cache-Control: max-age` says, between the minimum refresh interval and one hour), and
+    /// early when a token names an unknown `kid` (at most once per
+    /// [`with_jwks_min_refresh_interval`](Self::with_jwks_min_refresh_interval)).
+    ///
+    /// [`build`](Self::build) waits for the first fetch, at most the fetch timeout plus a
+    /// second, blocking the calling thread (fine at start-up; from async code that must not
+    /// block, call it in `spawn_blocking` as `examples/jwks.rs` does). If it fails, the configuration still builds: tokens that only a fetched key could
+    /// verify are rejected with [`KeysUnavailable`](crate::ApproovErrorKind::KeysUnavailable)
+    /// until a fetch succeeds. A failed, oversized (over 1 MiB), unparsable or empty fetch
+    /// never replaces the last good keys; a warning says why. Symmetric (`oct`) keys are
+    /// refused from a URL. Other keys of the configuration (secrets, PEM, JWKS) stay in force
+    /// alongside the fetched ones.
+    ///
+    /// The URL must be `https`, except for loopback hosts (see
+    /// [`with_jwks_allow_http`](Self::with_jwks_allow_http)); it is checked by `build`.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_url(mut self, url: &str) -> Self {
+        let options = crate::keys::remote::RemoteOptions::new(url, BUILDER);
+        self.jwks_url = Some(match self.jwks_url.take() {
+            Some(old) => crate::keys::remote::RemoteOptions {
+                url: options.url,
+                ..old
+            },
+            None => options,
+        });
+        self
+    }
+
+    #[cfg(feature = "jwks-url")]
+    fn jwks_options(&mut self) -> &mut crate::keys::remote::RemoteOptions {
+        self.jwks_url
+            .get_or_insert_with(|| crate::keys::remote::RemoteOptions::new("", BUILDER))
+    }
+
+    /// How often the JWKS URL is fetched again when the response has no `Cache-Control:
+    /// max-age`. Defaults to [`DEFAULT_JWKS_REFRESH_INTERVAL`](crate::DEFAULT_JWKS_REFRESH_INTERVAL),
+    /// 10 minutes.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_refresh_interval(mut self, interval: Duration) -> Self {
+        self.jwks_options().refresh_interval = interval;
+        self
+    }
+
+    /// The shortest time between two early fetches of the JWKS URL caused by unknown `kid`s,
+    /// also the wait before retrying a failed fetch and the floor of a `Cache-Control: max-age`.
+    /// Defaults to [`DEFAULT_JWKS_MIN_REFRESH_INTERVAL`](crate::DEFAULT_JWKS_MIN_REFRESH_INTERVAL),
+    /// 30 seconds, so that a flood of tokens with made-up `kid`s cannot turn into a flood of
+    /// fetches.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.jwks_options().min_refresh_interval = interval;
+        self
+    }
+
+    /// How long one fetch of the JWKS URL may take, from connecting to the end of the body.
+    /// Defaults to [`DEFAULT_JWKS_FETCH_TIMEOUT`](crate::DEFAULT_JWKS_FETCH_TIMEOUT), 5 seconds.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.jwks_options().timeout = timeout;
+        self
+    }
+
+    /// Accepts a plain `http` JWKS URL whatever its host. Defaults to `false`: plain http is
+    /// accepted only for loopback hosts, since anyone on the path could otherwise hand the API
+    /// their own keys.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_allow_http(mut self, allow: bool) -> Self {
+        self.jwks_options().allow_http = allow;
+        self
+    }
+
     fn with_key(mut self, key: VerifyingKey) -> Result<Self, ConfigError> {
         self.keys.push(key);
         Ok(self)
@@ -302,7 +432,8 @@ impl ApproovConfigBuilder {
     }
 
     /// Turns token binding on: the token's `pay` claim must be the hash of these headers'
-    /// values (see [`pay_claim_for`](crate::pay_claim_for)). Defaults to off.
+    /// values (see [`pay_claim_for`](crate::pay_claim_for)). Defaults to off. To bind on some
+    /// routes only, see [`ApproovLayer::with_token_binding`](crate::ApproovLayer::with_token_binding).
     ///
     /// # Errors
     ///
@@ -346,6 +477,32 @@ impl ApproovConfigBuilder {
         self
     }
 
+    /// Checks Approov installation message signatures (RFC 9421) in this mode, keeping the
+    /// other signing settings. Defaults to [`MessageSigning::Off`].
+    pub fn with_message_signing(mut self, mode: MessageSigning) -> Self {
+        self.signing.mode = mode;
+        self
+    }
+
+    /// All message signing settings at once (mode, clock skew, maximum age, public origin,
+    /// forwarded headers, body limit). Defaults to [`SigningConfig::default`]: off.
+    pub fn with_signing_config(mut self, signing: SigningConfig) -> Self {
+        self.signing = signing;
+        self
+    }
+
+    /// The origin clients reach this service at, e.g. `https://api.example.com`, for the
+    /// message signature's `@target-uri` behind a proxy; see
+    /// [`SigningConfig::with_public_origin`]. Defaults to the request's own URI and `Host`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] unless `origin` is `http(s)://host[:port]`.
+    pub fn with_public_origin(mut self, origin: &str) -> Result<Self, ConfigError> {
+        self.signing = self.signing.with_public_origin(origin)?;
+        Ok(self)
+    }
+
     /// Checks the configuration and prepares everything the request path needs.
     ///
     /// # Errors
@@ -354,11 +511,26 @@ impl ApproovConfigBuilder {
     /// when the crate was built without a crypto backend.
     pub fn build(self) -> Result<ApproovConfig, ConfigError> {
         ensure_crypto_provider()?;
-        if self.keys.is_empty() {
+        #[cfg(feature = "jwks-url")]
+        let jwks_url = self.jwks_url.filter(|o| !o.url.is_empty());
+        #[cfg(not(feature = "jwks-url"))]
+        let jwks_url: Option<std::convert::Infallible> = None;
+        if self.keys.is_empty() && jwks_url.is_none() {
             return Err(ConfigError::NoKeySource);
         }
+        if self.keys.collision().is_some() {
+            return Err(ConfigError::Invalid {
+                variable: "kid",
+                expected: "a different kid for each key of an algorithm (two keys share one)",
+            });
+        }
+        let keys = match jwks_url {
+            #[cfg(feature = "jwks-url")]
+            Some(options) => crate::keys::remote::start(options, self.keys)?,
+            _ => KeyStore::fixed(self.keys),
+        };
         let verifier = Verifier {
-            keys: KeyStore::fixed(self.keys),
+            keys,
             leeway: self.leeway.as_secs_f64(),
             issuers: self.issuers.map(Vec::into_boxed_slice),
             audiences: self.audiences.map(Vec::into_boxed_slice),
@@ -366,13 +538,15 @@ impl ApproovConfigBuilder {
         };
         Ok(ApproovConfig {
             shared: Arc::new(Shared {
-                verifier,
+                verifier: Arc::new(verifier),
                 token_header: self.token_header,
                 token_prefix: self.token_prefix.map(String::into_boxed_str),
                 max_token_length: self.max_token_length,
                 binding: Binding::new(self.binding_headers, self.allow_missing_pay),
+                allow_missing_pay: self.allow_missing_pay,
                 mode: ModeHandle::new(self.mode),
                 cache_size: self.token_cache_size,
+                signing: SigningVerifier::new(self.signing),
             }),
         })
     }
@@ -439,6 +613,12 @@ impl ApproovConfigBuilder {
                 // `:`), for rotation.
                 for entry in list.split(',') {
                     let (kid, secret) = match entry.split_once(':') {
+                        Some((kid, _)) if kid.trim().is_empty() => {
+                            return Err(ConfigError::Invalid {
+                                variable: name,
+                                expected: "`secret` or `kid:secret` entries, with a non-empty kid",
+                            });
+                        }
                         Some((kid, secret)) => (Some(kid.trim().to_owned()), secret),
                         None => (None, entry),
                     };
@@ -457,6 +637,21 @@ impl ApproovConfigBuilder {
             b.keys
                 .extend(crate::keys::keys_from_jwks(&json, true, VAR)?);
         }
+        if let Some(v) = var("APPROOV_JWKS_URL")? {
+            const VAR: &str = "APPROOV_JWKS_URL";
+            if v.trim().is_empty() {
+                return Err(ConfigError::Empty { variable: VAR });
+            }
+            #[cfg(feature = "jwks-url")]
+            {
+                b.jwks_url = Some(crate::keys::remote::RemoteOptions::new(&v, VAR));
+            }
+            #[cfg(not(feature = "jwks-url"))]
+            return Err(ConfigError::Jwks {
+                variable: VAR,
+                reason: "this build of tower-approov lacks the `jwks-url` feature",
+            });
+        }
         if let Some(v) = var("APPROOV_TOKEN_HEADER")? {
             b.token_header = parse_header_name(&v, "APPROOV_TOKEN_HEADER")?;
         }
@@ -464,10 +659,9 @@ impl ApproovConfigBuilder {
             b = b.with_token_prefix(&v);
         }
         if let Some(v) = var("APPROOV_TOKEN_BINDING_HEADER")? {
-            b.binding_headers = v
-                .split(',')
-                .map(str::trim)
-                .filter(|h| !h.is_empty())
+            // Set but empty is an error, not "binding off": unset the variable for that.
+            b.binding_headers = parse_list(&v, "APPROOV_TOKEN_BINDING_HEADER")?
+                .iter()
                 .map(|h| parse_header_name(h, "APPROOV_TOKEN_BINDING_HEADER"))
                 .collect::<Result<_, _>>()?;
         }
@@ -505,6 +699,7 @@ impl ApproovConfigBuilder {
         if let Some(v) = var("APPROOV_MAX_TOKEN_LENGTH")? {
             b.max_token_length = parse_usize(&v, "APPROOV_MAX_TOKEN_LENGTH")?;
         }
+        crate::signing::apply_env(&mut b.signing, &var)?;
         Ok(b)
     }
 }
@@ -533,7 +728,7 @@ fn parse_header_name(name: &str, variable: &'static str) -> Result<HeaderName, C
     })
 }
 
-fn parse_bool(value: &str, variable: &'static str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(value: &str, variable: &'static str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" => Ok(false),
@@ -566,7 +761,7 @@ fn parse_list(value: &str, variable: &'static str) -> Result<Vec<String>, Config
 
 /// Makes sure `jsonwebtoken` has a crypto provider, installing ours if the application has not
 /// installed one (with both backend features on, `jsonwebtoken` picks none by itself).
-fn ensure_crypto_provider() -> Result<(), ConfigError> {
+pub(crate) fn ensure_crypto_provider() -> Result<(), ConfigError> {
     use jsonwebtoken::crypto::CryptoProvider;
     if CryptoProvider::try_get_default().is_some() {
         return Ok(());

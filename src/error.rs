@@ -272,20 +272,48 @@ impl fmt::Display for ConfigError {
         match self {
             Self::NoKeySource => f.write_str(
                 "no Approov key is configured: set APPROOV_BASE64_SECRET to the output of \
-                 `approov secret -get base64` (or APPROOV_BASE64URL_SECRET, \
-                 APPROOV_PUBLIC_KEY_PEM, APPROOV_JWKS, APPROOV_JWKS_URL)",
+                 `approov secret -get base64` (or set APPROOV_BASE64URL_SECRET, \
+                 APPROOV_PUBLIC_KEY_PEM, APPROOV_JWKS or APPROOV_JWKS_URL), or put it in a .env \
+                 file; with the builder, add a key before `build()`",
+            ),
+            // A setting from the builder is not a variable: it cannot be "unset".
+            Self::Empty { variable } if !is_env_var(variable) => write!(
+                f,
+                "{variable} was given an empty value: pass a non-empty one"
             ),
             Self::Empty { variable } => write!(
                 f,
-                "{variable} is set but empty: give it a value or unset it"
+                "{variable} is set but empty: give it a value, or unset it to use the default"
             ),
-            Self::Invalid { variable, expected } => {
-                write!(f, "{variable} has an invalid value: expected {expected}")
+            // The value itself is never shown: it may be a secret.
+            Self::Invalid { variable, expected } if !is_env_var(variable) => {
+                write!(f, "{variable} was given an invalid value: pass {expected}")
             }
-            Self::Io { variable, .. } => write!(
-                f,
-                "{variable} names a file that cannot be read: check the path and its permissions"
-            ),
+            Self::Invalid { variable, expected } => {
+                write!(f, "{variable} has an invalid value: set it to {expected}")
+            }
+            Self::Io { variable, source } => match *variable {
+                "APPROOV_PUBLIC_KEY_PEM" => write!(
+                    f,
+                    "{variable} is neither PEM text (starting with `-----BEGIN`) nor the path of a \
+                     readable file ({}): check the path and its permissions, or give the whole \
+                     PEM, BEGIN and END lines included",
+                    source.kind()
+                ),
+                "APPROOV_JWKS" => write!(
+                    f,
+                    "{variable} is neither JWKS JSON text (starting with `{{`) nor the path of a \
+                     readable file ({}): check the path and its permissions, or give the JSON \
+                     itself",
+                    source.kind()
+                ),
+                _ => write!(
+                    f,
+                    "{variable} names a file that cannot be read ({}): check the path and its \
+                     permissions",
+                    source.kind()
+                ),
+            },
             Self::Key { variable, reason } => {
                 write!(f, "{variable} holds an unusable key: {reason}")
             }
@@ -296,6 +324,11 @@ impl fmt::Display for ConfigError {
             ),
         }
     }
+}
+
+/// Whether a `ConfigError`'s `variable` names an environment variable (rather than a builder).
+fn is_env_var(variable: &str) -> bool {
+    variable.starts_with("APPROOV_")
 }
 
 impl std::error::Error for ConfigError {

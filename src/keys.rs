@@ -15,6 +15,9 @@ use zeroize::Zeroizing;
 
 use crate::error::{ApproovErrorKind, ConfigError};
 
+#[cfg(feature = "jwks-url")]
+pub(crate) mod remote;
+
 /// A set of algorithms, as a bit mask over [`ALGORITHMS`].
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct AlgSet(u16);
@@ -41,6 +44,9 @@ impl AlgSet {
     pub(crate) const ES256: AlgSet = AlgSet(1 << 9);
     pub(crate) const ES384: AlgSet = AlgSet(1 << 10);
     pub(crate) const EDDSA: AlgSet = AlgSet(1 << 11);
+    /// Every algorithm a JWKS URL can provide a key for.
+    pub(crate) const ASYMMETRIC: AlgSet =
+        AlgSet(Self::RSA.0 | Self::ES256.0 | Self::ES384.0 | Self::EDDSA.0);
 
     pub(crate) fn of(alg: Algorithm) -> AlgSet {
         ALGORITHMS
@@ -97,6 +103,7 @@ pub(crate) fn parse_alg(name: &str) -> Option<Algorithm> {
 }
 
 /// One key that can verify tokens.
+#[derive(Clone)]
 pub(crate) struct VerifyingKey {
     kid: Option<Box<str>>,
     algorithms: AlgSet,
@@ -111,6 +118,30 @@ impl VerifyingKey {
     pub(crate) fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }
+
+    /// Whether `self` and `other` are the same key for the same algorithms under the same `kid`.
+    #[cfg_attr(not(feature = "jwks-url"), allow(dead_code))]
+    pub(crate) fn same_as(&self, other: &VerifyingKey) -> bool {
+        use jsonwebtoken::DecodingKeyKind;
+        self.kid == other.kid
+            && self.algorithms == other.algorithms
+            && match (self.key.kind(), other.key.kind()) {
+                (DecodingKeyKind::SecretOrDer(a), DecodingKeyKind::SecretOrDer(b)) => a == b,
+                (
+                    DecodingKeyKind::RsaModulusExponent { n: n1, e: e1 },
+                    DecodingKeyKind::RsaModulusExponent { n: n2, e: e2 },
+                ) => n1 == n2 && e1 == e2,
+                _ => false,
+            }
+    }
+
+    /// Whether `self` and `other` share a `kid` and an algorithm, so that a token could not
+    /// tell them apart.
+    fn collides_with(&self, other: &VerifyingKey) -> bool {
+        self.kid.is_some()
+            && self.kid == other.kid
+            && !self.algorithms.intersect(other.algorithms).is_empty()
+    }
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -124,10 +155,16 @@ impl fmt::Debug for VerifyingKey {
 }
 
 /// The keys in force at one moment. Immutable: a refresh builds a new set and swaps it in.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct KeySet {
     keys: Vec<VerifyingKey>,
     algorithms: AlgSet,
+    /// A remote source (a JWKS URL) has not delivered its keys yet: a token that no key here
+    /// can verify fails with [`ApproovErrorKind::KeysUnavailable`], since its key may well be
+    /// among the ones still missing.
+    pending: bool,
+    /// Some keys come from a JWKS URL, so a key missing now may appear at the next fetch.
+    refreshable: bool,
 }
 
 impl fmt::Debug for KeySet {
@@ -146,6 +183,33 @@ impl KeySet {
         for key in other.keys {
             self.push(key);
         }
+    }
+
+    /// The first key whose `kid` and algorithms collide with an earlier key's, if any: such a
+    /// pair is ambiguous, since the token's `kid` could not say which one signed it.
+    pub(crate) fn collision(&self) -> Option<&VerifyingKey> {
+        self.keys
+            .iter()
+            .enumerate()
+            .find(|(i, k)| self.keys[..*i].iter().any(|e| e.collides_with(k)))
+            .map(|(_, k)| k)
+    }
+
+    /// Marks the set as still waiting for the keys of a remote source.
+    #[cfg_attr(not(feature = "jwks-url"), allow(dead_code))]
+    pub(crate) fn set_pending(&mut self, pending: bool) {
+        self.pending = pending;
+    }
+
+    /// Marks the set as (partly) fetched from a JWKS URL.
+    #[cfg_attr(not(feature = "jwks-url"), allow(dead_code))]
+    pub(crate) fn set_refreshable(&mut self, refreshable: bool) {
+        self.refreshable = refreshable;
+    }
+
+    #[cfg_attr(not(feature = "jwks-url"), allow(dead_code))]
+    pub(crate) fn keys(&self) -> &[VerifyingKey] {
+        &self.keys
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -168,12 +232,37 @@ impl KeySet {
     ///   key has no `kid` of its own: Approov can add a `kid` to tokens signed with the single
     ///   account secret (`approov secret -setKeyID`), and that must not break verification.
     /// - No `kid`: exactly one key must accept `alg`.
+    ///
+    /// While a remote source has not delivered its keys, every failure here is
+    /// [`ApproovErrorKind::KeysUnavailable`].
     pub(crate) fn select(
         &self,
         alg: Algorithm,
         kid: Option<&str>,
     ) -> Result<&VerifyingKey, ApproovErrorKind> {
+        self.select_among_loaded(alg, kid).map_err(|kind| {
+            if self.pending {
+                ApproovErrorKind::KeysUnavailable
+            } else {
+                kind
+            }
+        })
+    }
+
+    fn select_among_loaded(
+        &self,
+        alg: Algorithm,
+        kid: Option<&str>,
+    ) -> Result<&VerifyingKey, ApproovErrorKind> {
         if !self.accepts(alg) {
+            // The account may have moved to a key set of another algorithm that the JWKS URL
+            // publishes but the last fetch did not have: an asymmetric token naming a `kid`
+            // that no key has is then an unknown `kid` (which asks for a fetch), not a refusal
+            // of its algorithm. Nothing verifies it either way.
+            let unknown_kid = kid.is_some_and(|kid| self.keys.iter().all(|k| k.kid() != Some(kid)));
+            if self.refreshable && unknown_kid && AlgSet::ASYMMETRIC.contains(alg) {
+                return Err(ApproovErrorKind::UnknownKeyId);
+            }
             return Err(ApproovErrorKind::AlgorithmNotAllowed);
         }
         if let Some(kid) = kid {
@@ -197,20 +286,24 @@ impl KeySet {
     }
 }
 
-/// Where the keys come from: a fixed set, or a set that a background task replaces.
+/// Where the keys come from: a fixed set, or a set that a background refresher replaces.
 ///
 /// The request path only ever calls [`KeyStore::load`], which is lock-free: a refresh builds a
-/// whole new [`KeySet`] and swaps it in.
+/// whole new [`KeySet`] and swaps it in, so a request never waits for a fetch.
 #[derive(Clone)]
 pub(crate) struct KeyStore {
     current: Arc<arc_swap::ArcSwap<KeySet>>,
+    #[cfg(feature = "jwks-url")]
+    remote: Option<Arc<remote::Remote>>,
 }
 
 impl fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyStore")
-            .field("keys", &self.current.load().len())
-            .finish()
+        let mut d = f.debug_struct("KeyStore");
+        d.field("keys", &self.current.load().len());
+        #[cfg(feature = "jwks-url")]
+        d.field("remote", &self.remote);
+        d.finish()
     }
 }
 
@@ -218,6 +311,8 @@ impl KeyStore {
     pub(crate) fn fixed(keys: KeySet) -> Self {
         Self {
             current: Arc::new(arc_swap::ArcSwap::from_pointee(keys)),
+            #[cfg(feature = "jwks-url")]
+            remote: None,
         }
     }
 
@@ -226,8 +321,36 @@ impl KeyStore {
         self.current.load()
     }
 
-    /// Called when a token names a `kid` that no key has.
-    pub(crate) fn on_unknown_kid(&self) {}
+    /// Called when a token names a `kid` that no key has, or when no remote key has been
+    /// fetched yet: asks the refresher for an early fetch (rate-limited, coalesced). Never
+    /// blocks.
+    pub(crate) fn on_unknown_kid(&self) {
+        #[cfg(feature = "jwks-url")]
+        if let Some(remote) = &self.remote {
+            remote.request_refresh();
+        }
+    }
+
+    /// A number that changes whenever a refresh removed a key. Tokens verified before the
+    /// change may have been signed by the removed key, so the verified-token cache must not
+    /// answer for them any more.
+    pub(crate) fn revocation_epoch(&self) -> u64 {
+        #[cfg(feature = "jwks-url")]
+        if let Some(remote) = &self.remote {
+            return remote.revocation_epoch();
+        }
+        0
+    }
+
+    /// Whether a key was removed since the last call that returned `true`: exactly one caller
+    /// sees each change.
+    pub(crate) fn take_revocation(&self) -> bool {
+        #[cfg(feature = "jwks-url")]
+        if let Some(remote) = &self.remote {
+            return remote.take_revocation();
+        }
+        false
+    }
 }
 
 /// An HS256 secret, before it becomes a [`DecodingKey`]. Wiped from memory on drop.
@@ -413,13 +536,26 @@ pub(crate) fn keys_from_jwks(
     allow_secrets: bool,
     variable: &'static str,
 ) -> Result<KeySet, ConfigError> {
-    let set: JwkSet = serde_json::from_slice(json).map_err(|_| ConfigError::Key {
-        variable,
-        reason: "not a JWKS JSON document ({\"keys\": [...]})",
-    })?;
+    parse_jwks(json, allow_secrets, variable)
+        .map_err(|reason| ConfigError::Key { variable, reason })
+}
+
+/// [`keys_from_jwks`] with the reason of a failure as text, for the remote refresher's logs.
+pub(crate) fn parse_jwks(
+    json: &[u8],
+    allow_secrets: bool,
+    variable: &'static str,
+) -> Result<KeySet, &'static str> {
+    let set: JwkSet =
+        serde_json::from_slice(json).map_err(|_| "not a JWKS JSON document ({\"keys\": [...]})")?;
     let mut keys = KeySet::default();
     for jwk in &set.keys {
         match key_from_jwk(jwk, allow_secrets) {
+            Ok(key) if keys.keys.iter().any(|k| k.collides_with(&key)) => tracing::warn!(
+                variable,
+                kid = jwk.common.key_id.as_deref().unwrap_or(""),
+                "skipping a JWK whose kid an earlier JWK of the same algorithm already has"
+            ),
             Ok(key) => keys.push(key),
             Err(reason) => tracing::warn!(
                 variable,
@@ -430,10 +566,7 @@ pub(crate) fn keys_from_jwks(
         }
     }
     if keys.is_empty() {
-        return Err(ConfigError::Key {
-            variable,
-            reason: "the JWKS holds no usable key",
-        });
+        return Err("the JWKS holds no usable key");
     }
     Ok(keys)
 }

@@ -70,6 +70,60 @@ impl<R> ApproovLayer<R> {
         self.config.mode_handle()
     }
 
+    /// This layer with token binding on `headers` (replacing the configured binding headers, if
+    /// any), for the routes whose requests carry the bound header. The new layer shares the
+    /// keys, the verified-token cache and the [mode switch](Self::mode_handle) with `self`, and
+    /// keeps its [`with_allow_missing_pay`](crate::ApproovConfigBuilder::with_allow_missing_pay)
+    /// setting.
+    ///
+    /// ```
+    /// # use axum::{Router, routing::{get, post}};
+    /// # use tower_approov::{ApproovConfig, ApproovLayer};
+    /// # fn main() -> Result<(), tower_approov::ConfigError> {
+    /// # let approov = ApproovLayer::new(ApproovConfig::builder().with_secret(b"0123456789abcdef0123456789abcdef", None)?.build()?);
+    /// # async fn login() {}
+    /// # async fn orders() {}
+    /// // `approov` is e.g. `ApproovLayer::from_env()`.
+    /// let app: Router = Router::new()
+    ///     // No `Authorization` yet: the token is checked, not bound.
+    ///     .route("/login", post(login))
+    ///     .route_layer(approov.clone().without_token_binding())
+    ///     // The token must be bound to the `Authorization` header sent with it.
+    ///     .merge(
+    ///         Router::new()
+    ///             .route("/orders", get(orders))
+    ///             .route_layer(approov.with_token_binding(["Authorization"])?),
+    ///     );
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] if a name is not a valid header name, [`ConfigError::Empty`] if
+    /// a name is empty or `headers` is.
+    pub fn with_token_binding<I, T>(self, headers: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        Ok(Self {
+            config: self.config.with_token_binding(headers)?,
+            rejection: self.rejection,
+        })
+    }
+
+    /// This layer with token binding off, for routes whose requests cannot carry the bound
+    /// header yet, such as a login. It shares the keys, the verified-token cache and the
+    /// [mode switch](Self::mode_handle) with `self`. See
+    /// [`with_token_binding`](Self::with_token_binding).
+    pub fn without_token_binding(self) -> Self {
+        Self {
+            config: self.config.without_token_binding(),
+            rejection: self.rejection,
+        }
+    }
+
     /// The configuration this layer checks with.
     #[must_use]
     pub fn config(&self) -> &ApproovConfig {
@@ -91,5 +145,30 @@ impl<R> fmt::Debug for ApproovLayer<R> {
             .field("config", &self.config)
             .field("rejection", &std::any::type_name::<R>())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn per_route_layers_share_the_verifier_and_its_cache() {
+        let config = ApproovConfig::builder()
+            .with_secret(&[7; 64], None)
+            .unwrap()
+            .build()
+            .unwrap();
+        let base = ApproovLayer::new(config);
+        let bound = base.clone().with_token_binding(["Authorization"]).unwrap();
+        let unbound = bound.clone().without_token_binding();
+        let verifier = |l: &ApproovLayer| Arc::as_ptr(&l.config.shared.verifier);
+        assert_eq!(verifier(&base), verifier(&bound));
+        assert_eq!(verifier(&base), verifier(&unbound));
+        assert!(base.config.shared.binding.is_none());
+        assert!(bound.config.shared.binding.is_some());
+        assert!(unbound.config.shared.binding.is_none());
     }
 }

@@ -23,9 +23,16 @@ mod extract;
 mod future;
 mod keys;
 mod layer;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
 mod response;
 mod service;
+mod signing;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 mod verify;
 
@@ -40,6 +47,15 @@ pub use error::{ApproovError, ApproovErrorKind, ConfigError};
 #[cfg(feature = "axum")]
 pub use extract::ApproovClaimsRejection;
 pub use future::ResponseFuture;
+#[cfg(feature = "jwks-url")]
+pub use keys::remote::{
+    DEFAULT_JWKS_FETCH_TIMEOUT, DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL,
+    JWKS_MAX_BODY_BYTES,
+};
 pub use layer::ApproovLayer;
 pub use response::{JsonRejection, RejectionResponse};
 pub use service::ApproovService;
+pub use signing::{
+    DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,
+    MessageSigning, SigningConfig,
+};

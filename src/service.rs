@@ -3,7 +3,9 @@
 use std::fmt;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
+use http_body::Body;
 use tower_service::Service;
 
 use crate::body::ApproovBody;
@@ -11,7 +13,9 @@ use crate::claims::ApproovClaims;
 use crate::config::{ApproovConfig, Mode, Shared};
 use crate::error::{ApproovError, ApproovErrorKind};
 use crate::future::ResponseFuture;
+use crate::metrics::Observation;
 use crate::response::RejectionResponse;
+use crate::signing::{self, DigestCheck, Outcome, RequestView};
 use crate::verify;
 
 /// The service made by [`ApproovLayer`](crate::ApproovLayer).
@@ -41,7 +45,8 @@ impl<S, R> ApproovService<S, R> {
     }
 
     /// The check alone, with no inner service involved: what `call` does with a request's
-    /// headers.
+    /// headers. Message signatures are not checked here: they also need the method, the URI
+    /// and possibly the body.
     ///
     /// # Errors
     ///
@@ -82,17 +87,41 @@ fn extract_token<'h>(shared: &Shared, headers: &'h HeaderMap) -> Result<&'h str,
         .to_str()
         .map_err(|_| ApproovErrorKind::InvalidTokenEncoding)?
         .trim();
-    if let Some(prefix) = &shared.token_prefix {
-        if let Some(head) = token.get(..prefix.len()) {
-            if head.eq_ignore_ascii_case(prefix) {
-                token = token[prefix.len()..].trim_start();
-            }
-        }
+    if let Some(prefix) = &shared.token_prefix
+        && let Some(head) = token.get(..prefix.len())
+        && head.eq_ignore_ascii_case(prefix)
+    {
+        token = token[prefix.len()..].trim_start();
     }
     if token.is_empty() {
         return Err(ApproovErrorKind::EmptyToken);
     }
     Ok(token)
+}
+
+/// A failed check: counted, logged, then answered with the rejection response, or, in monitor
+/// mode, let through with the error in the request extensions in place of claims (`None`).
+fn fail<R, ResBody>(
+    kind: ApproovErrorKind,
+    mode: Mode,
+    observation: Observation,
+    request_extensions: &mut http::Extensions,
+    rejection: &R,
+) -> Option<Response<ResBody>>
+where
+    R: RejectionResponse<ResBody>,
+{
+    observation.finish(mode, Err(kind));
+    log_failure(kind, mode);
+    let error = ApproovError::new(kind);
+    if mode == Mode::Monitor {
+        request_extensions.remove::<ApproovClaims>();
+        request_extensions.insert(error);
+        return None;
+    }
+    let mut response = rejection.rejection(&error);
+    response.extensions_mut().insert(error);
+    Some(response)
 }
 
 fn log_failure(kind: ApproovErrorKind, mode: Mode) {
@@ -113,38 +142,131 @@ fn log_failure(kind: ApproovErrorKind, mode: Mode) {
     }
 }
 
+/// The token check, then the message signature check when it is on. `Some` digest check when
+/// the body must still be read.
+fn check_request<B>(
+    shared: &Shared,
+    req: &Request<B>,
+) -> Result<(ApproovClaims, Option<DigestCheck>), ApproovErrorKind> {
+    let claims = check(shared, req.headers())?;
+    let Some(signing) = &shared.signing else {
+        return Ok((claims, None));
+    };
+    let view = RequestView {
+        method: req.method(),
+        uri: req.uri(),
+        headers: req.headers(),
+        token_header: &shared.token_header,
+    };
+    match signing.check(&claims, &view, verify::now())? {
+        Outcome::Done => Ok((claims, None)),
+        Outcome::Digest(digest) => Ok((claims, Some(digest))),
+    }
+}
+
+impl<S, R> ApproovService<S, R> {
+    /// The one path that awaits: read the body up to the limit, check its digest, then hand
+    /// the inner service the same bytes. The inner service that was polled ready goes into the
+    /// future; a clone takes its place.
+    fn digest_then_call<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+        digest: DigestCheck,
+        observation: Observation,
+    ) -> ResponseFuture<S::Future, ResBody, S::Error>
+    where
+        S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: 'static,
+        R: RejectionResponse<ResBody> + Clone + Send + 'static,
+        ReqBody: Body<Data = Bytes> + Send + 'static,
+        ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        ResBody: 'static,
+    {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let rejection = self.rejection.clone();
+        let mode = self.config.shared.mode.clone();
+        ResponseFuture::digesting(Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let (outcome, read) = signing::read_and_check(body, digest).await;
+            let mut req = match read {
+                Some((data, trailers)) => {
+                    Request::from_parts(parts, ApproovBody::buffered(data, trailers))
+                }
+                None => Request::from_parts(parts, ApproovBody::buffered(Bytes::new(), None)),
+            };
+            match outcome {
+                Ok(()) => observation.finish(Mode::Enforce, Ok(())),
+                Err(kind) => {
+                    // Monitor mode passes the request on when its body could be read whole; a
+                    // body over the limit was only partly read, so it cannot go on.
+                    let mode = match kind {
+                        ApproovErrorKind::BodyTooLarge => Mode::Enforce,
+                        _ => mode.get(),
+                    };
+                    let failure = fail(kind, mode, observation, req.extensions_mut(), &rejection);
+                    if let Some(response) = failure {
+                        return Ok(response);
+                    }
+                }
+            }
+            inner.call(req).await
+        }))
+    }
+}
+
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for ApproovService<S, R>
 where
-    S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>,
-    R: RejectionResponse<ResBody>,
+    S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: 'static,
+    R: RejectionResponse<ResBody> + Clone + Send + 'static,
+    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    ResBody: 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let mut req = req.map(ApproovBody::new);
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let shared = &self.config.shared;
-        match check(shared, req.headers()) {
-            Ok(claims) => {
+        let observation = Observation::start();
+        match check_request(shared, &req) {
+            Ok((claims, None)) => {
+                observation.finish(Mode::Enforce, Ok(()));
+                let mut req = req.map(ApproovBody::new);
                 req.extensions_mut().insert(claims);
                 ResponseFuture::future(self.inner.call(req))
             }
+            Ok((claims, Some(digest))) => {
+                req.extensions_mut().insert(claims);
+                self.digest_then_call(req, digest, observation)
+            }
             Err(kind) => {
+                let mut req = req.map(ApproovBody::new);
                 let mode = shared.mode.get();
-                log_failure(kind, mode);
-                let error = ApproovError::new(kind);
-                if mode == Mode::Monitor {
-                    req.extensions_mut().insert(error);
-                    return ResponseFuture::future(self.inner.call(req));
+                match fail(
+                    kind,
+                    mode,
+                    observation,
+                    req.extensions_mut(),
+                    &self.rejection,
+                ) {
+                    Some(response) => ResponseFuture::rejected(response),
+                    None => ResponseFuture::future(self.inner.call(req)),
                 }
-                let mut response = self.rejection.rejection(&error);
-                response.extensions_mut().insert(error);
-                ResponseFuture::rejected(response)
             }
         }
     }

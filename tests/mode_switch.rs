@@ -22,7 +22,7 @@ async fn handler(claims: Option<ApproovClaims>) -> &'static str {
 /// The mode in force while the version counter holds the even value `v`: the flipper starts in
 /// enforce (version 0) and alternates.
 fn mode_at(v: u64) -> Mode {
-    if (v / 2) % 2 == 0 {
+    if (v / 2).is_multiple_of(2) {
         Mode::Enforce
     } else {
         Mode::Monitor
@@ -88,7 +88,7 @@ async fn mode_flips_under_concurrent_requests_answer_with_a_mode_in_force() {
                     rejected || monitored,
                     "an invalid token got {status} {body:?}"
                 );
-                if before == after && before % 2 == 0 {
+                if before == after && before.is_multiple_of(2) {
                     match mode_at(before) {
                         Mode::Enforce => {
                             assert!(

@@ -1,0 +1,62 @@
+-- wrk script: each request carries an `Approov-Token` taken in turn from a token file.
+--
+--   wrk ... -s bench/tokens.lua http://127.0.0.1:PORT/ -- TOKEN_FILE THREADS
+--
+-- With one line in the file every request reuses that token; with many, thread i sends lines
+-- i, i + THREADS, i + 2 * THREADS, ... and starts again at its first line when it runs out
+-- (reported at the end as "wrapped").
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+local tokens = {}
+local n = 0
+local i = 0
+wrapped = 0
+
+function init(args)
+  local file, nthreads = args[1], tonumber(args[2] or "1")
+  local line_no = 0
+  for line in io.lines(file) do
+    if line_no % nthreads == id then
+      n = n + 1
+      tokens[n] = line
+    end
+    line_no = line_no + 1
+  end
+  if n == 0 then
+    -- Fewer tokens than threads: every thread uses the first one.
+    for line in io.lines(file) do
+      n = 1
+      tokens[1] = line
+      break
+    end
+  end
+end
+
+function request()
+  i = i + 1
+  if i > n then
+    i = 1
+    wrapped = wrapped + 1
+  end
+  return wrk.format("GET", "/", { ["Approov-Token"] = tokens[i] })
+end
+
+function done(summary, latency, requests)
+  local total_wrapped = 0
+  for _, thread in ipairs(threads) do
+    total_wrapped = total_wrapped + (thread:get("wrapped") or 0)
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d non_2xx=%d socket_errors=%d wrapped=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout, total_wrapped))
+end

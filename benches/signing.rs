@@ -1,0 +1,149 @@
+//! What message signing costs per request, as ratios to the token check alone, measured in
+//! the same run (no absolute thresholds anywhere).
+//!
+//! ```text
+//! cargo bench --bench signing --features test-util
+//! ```
+//!
+//! Each case sends the same request through `ApproovService` around a trivial inner service,
+//! `ITERATIONS` times, after a warm-up; the token is in the verified-token cache, as it is for
+//! a real app that reuses its token.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt as _, Full};
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::json;
+use tower::{Service, ServiceExt as _};
+use tower_approov::test_util::{InstallationKey, RequestSigner};
+use tower_approov::{ApproovBody, ApproovConfig, ApproovLayer, MessageSigning};
+use tower_layer::Layer as _;
+
+const SECRET: &[u8] = b"a-bench-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!";
+const ITERATIONS: u32 = 20_000;
+
+async fn inner(req: Request<ApproovBody<Full<Bytes>>>) -> Result<Response<String>, Infallible> {
+    // Read the body, as a handler would.
+    let body = req.into_body().collect().await.map(|c| c.to_bytes().len());
+    Ok(Response::new(format!("{body:?}")))
+}
+
+async fn run(mode: MessageSigning, request: &Request<Full<Bytes>>) -> Duration {
+    let config = ApproovConfig::builder()
+        .with_secret(SECRET, None)
+        .unwrap()
+        .with_message_signing(mode)
+        .build()
+        .unwrap();
+    let mut service = ApproovLayer::new(config).layer(tower::service_fn(inner));
+    let mut start = Instant::now();
+    for i in 0..1_000 + ITERATIONS {
+        if i == 1_000 {
+            start = Instant::now();
+        }
+        let mut req = Request::new(request.body().clone());
+        *req.method_mut() = request.method().clone();
+        *req.uri_mut() = request.uri().clone();
+        *req.headers_mut() = request.headers().clone();
+        let response = service.ready().await.unwrap().call(req).await.unwrap();
+        assert_eq!(response.status(), 200);
+        black_box(response);
+    }
+    start.elapsed() / ITERATIONS
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    // Installs the crypto provider before minting.
+    let _ = ApproovConfig::builder()
+        .with_secret(SECRET, None)
+        .unwrap()
+        .build();
+    let key = InstallationKey::generate().unwrap();
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 600.0;
+    let token = jsonwebtoken::encode(
+        &Header::default(),
+        &json!({ "exp": exp, "did": "bench", "ipk": key.ipk().unwrap() }),
+        &EncodingKey::from_secret(SECRET).unwrap(),
+    )
+    .unwrap();
+    let url = "https://api.example.com/v1/orders?page=1";
+    let get = || {
+        Request::get(url)
+            .header("approov-token", &token)
+            .body(Vec::new())
+            .unwrap()
+    };
+    let body = vec![b'x'; 1024];
+    let post = || {
+        Request::post(url)
+            .header("approov-token", &token)
+            .header("content-type", "application/octet-stream")
+            .body(body.clone())
+            .unwrap()
+    };
+    let full = |r: Request<Vec<u8>>| r.map(|b| Full::new(Bytes::from(b)));
+
+    let mut signed_get = get();
+    RequestSigner::new(&key).sign(&mut signed_get).unwrap();
+    let mut signed_post = post();
+    RequestSigner::new(&key).sign(&mut signed_post).unwrap();
+
+    let baseline = run(MessageSigning::Off, &full(get())).await;
+    let cases = [
+        ("signing off, GET (baseline)", baseline),
+        (
+            "verify, unsigned GET",
+            run(MessageSigning::Verify, &full(get())).await,
+        ),
+        (
+            "off, POST 1 KiB",
+            run(MessageSigning::Off, &full(post())).await,
+        ),
+        (
+            "require, signed GET",
+            run(MessageSigning::Require, &full(signed_get)).await,
+        ),
+        (
+            "require, signed POST 1 KiB + content-digest",
+            run(MessageSigning::Require, &full(signed_post)).await,
+        ),
+    ];
+    // For reference: one ES256 verification alone, through the same `jsonwebtoken` call.
+    let es256_key = InstallationKey::generate().unwrap();
+    let message = b"a signature base of a realistic length".repeat(10);
+    let raw = es256_key.sign(&message).unwrap();
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let spki = base64::engine::general_purpose::STANDARD
+        .decode(es256_key.ipk().unwrap())
+        .unwrap();
+    let decoding = jsonwebtoken::DecodingKey::from_ec_der(&spki[26..]);
+    let start = Instant::now();
+    for _ in 0..ITERATIONS {
+        let ok =
+            jsonwebtoken::crypto::verify(&sig, &message, &decoding, jsonwebtoken::Algorithm::ES256)
+                .unwrap();
+        assert!(black_box(ok));
+    }
+    let es256 = start.elapsed() / ITERATIONS;
+    let cases = cases
+        .into_iter()
+        .chain([("ES256 verification alone (reference)", es256)]);
+    println!("{:<46} {:>10} {:>8}", "case", "per req", "ratio");
+    for (name, time) in cases {
+        println!(
+            "{name:<46} {:>8.2}us {:>7.2}x",
+            time.as_secs_f64() * 1e6,
+            time.as_secs_f64() / baseline.as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,451 @@
+//! Keys from a JWKS URL (feature `jwks-url`): fetched at start, refreshed in the background.
+//!
+//! # Design
+//!
+//! Each configuration with a JWKS URL owns one dedicated thread (`approov-jwks`) that fetches
+//! with `ureq`, a blocking client, over rustls. A plain thread works the same whether or not
+//! the application runs a tokio runtime (or which flavour), never takes a runtime worker away
+//! from requests, and needs no async client in the library. It costs one mostly sleeping
+//! thread per configuration, which is normally one per process.
+//!
+//! The thread waits on a channel with a timeout: the timeout is the next periodic refresh, a
+//! message is a request for an early fetch (an unknown `kid`), and a disconnected channel means
+//! that the last [`KeyStore`] (so the last config, layer and service) was dropped: the thread
+//! then ends, after at most the fetch in flight.
+//!
+//! A fetch builds a whole new [`KeySet`] (the fixed keys of the configuration plus the fetched
+//! ones) and swaps it in with `ArcSwap`: requests never wait on a lock held during a fetch.
+//! A fetch that fails, returns garbage, an oversized body or no usable key changes nothing: the
+//! last good keys stay in force and a warning gives the reason.
+//!
+//! When a refresh removes a key, tokens it signed may still sit in the verified-token cache.
+//! The store then bumps a revocation epoch, and the verifier clears the cache on the next
+//! request (see [`Verifier::verify`](crate::verify::Verifier)): a removed key stops verifying
+//! cached tokens at once, at the price of re-verifying the other cached tokens once.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
+
+use super::{KeySet, KeyStore, parse_jwks};
+use crate::error::ConfigError;
+
+/// How often the JWKS is fetched again when its response has no `Cache-Control: max-age`,
+/// unless configured otherwise: 10 minutes.
+pub const DEFAULT_JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// The shortest time between two early fetches caused by unknown `kid`s (and between retries
+/// after a failed fetch), unless configured otherwise: 30 seconds. It also is the floor for a
+/// `Cache-Control: max-age`. A flood of tokens with made-up `kid`s thus costs at most one
+/// fetch per interval.
+pub const DEFAULT_JWKS_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long one fetch (connect, TLS, request, whole body) may take, unless configured
+/// otherwise: 5 seconds.
+pub const DEFAULT_JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The largest JWKS body accepted: 1 MiB. A real JWKS is a few KiB.
+pub const JWKS_MAX_BODY_BYTES: u64 = 1024 * 1024;
+
+/// The longest `Cache-Control: max-age` honoured: one hour, so that a key removed from the
+/// JWKS stops verifying within the hour even if the server asks for longer caching.
+const MAX_AGE_CEILING: Duration = Duration::from_secs(60 * 60);
+
+/// How the JWKS URL is fetched; filled by the builder.
+#[derive(Clone)]
+pub(crate) struct RemoteOptions {
+    pub(crate) url: String,
+    pub(crate) variable: &'static str,
+    pub(crate) refresh_interval: Duration,
+    pub(crate) min_refresh_interval: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) allow_http: bool,
+}
+
+impl RemoteOptions {
+    pub(crate) fn new(url: &str, variable: &'static str) -> Self {
+        Self {
+            url: url.trim().to_owned(),
+            variable,
+            refresh_interval: DEFAULT_JWKS_REFRESH_INTERVAL,
+            min_refresh_interval: DEFAULT_JWKS_MIN_REFRESH_INTERVAL,
+            timeout: DEFAULT_JWKS_FETCH_TIMEOUT,
+            allow_http: false,
+        }
+    }
+}
+
+/// The request path's side of the refresher.
+pub(crate) struct Remote {
+    state: Arc<State>,
+    /// Dropping the last sender stops the refresher thread.
+    trigger: SyncSender<()>,
+    /// The revocation epoch the verified-token cache was last cleared for.
+    seen_epoch: AtomicU64,
+    host: Box<str>,
+}
+
+/// What the request path and the refresher thread share.
+struct State {
+    /// Bumped after a refresh that removed a key.
+    epoch: AtomicU64,
+    /// When the last early fetch was asked for, in milliseconds since `origin`; `NEVER` if none.
+    last_request_ms: AtomicU64,
+    origin: Instant,
+    min_refresh_interval: Duration,
+}
+
+const NEVER: u64 = u64::MAX;
+
+impl fmt::Debug for Remote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteJwks")
+            .field("host", &self.host)
+            .field("min_refresh_interval", &self.state.min_refresh_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Remote {
+    /// Asks for an early fetch, at most once per minimum refresh interval. Concurrent callers
+    /// race on one compare-and-swap: one wins, the others return. Never blocks.
+    pub(crate) fn request_refresh(&self) {
+        let now = millis_since(self.state.origin);
+        let last = self.state.last_request_ms.load(Ordering::Acquire);
+        let min = u64::try_from(self.state.min_refresh_interval.as_millis()).unwrap_or(u64::MAX);
+        if last != NEVER && now.saturating_sub(last) < min {
+            return;
+        }
+        if self
+            .state
+            .last_request_ms
+            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            // A full channel means a fetch is already asked for: nothing to add.
+            match self.trigger.try_send(()) {
+                Ok(()) | Err(TrySendError::Full(())) => {}
+                Err(TrySendError::Disconnected(())) => {
+                    tracing::warn!(
+                        "the Approov JWKS refresher has stopped; keys are no longer refreshed"
+                    );
+                }
+            }
+        }
+    }
+
+    pub(crate) fn revocation_epoch(&self) -> u64 {
+        self.state.epoch.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn take_revocation(&self) -> bool {
+        let epoch = self.revocation_epoch();
+        let seen = self.seen_epoch.load(Ordering::Acquire);
+        seen != epoch
+            && self
+                .seen_epoch
+                .compare_exchange(seen, epoch, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+    }
+}
+
+fn millis_since(origin: Instant) -> u64 {
+    u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+}
+
+/// Checks the URL, starts the refresher thread and waits for its first fetch (at most the
+/// fetch timeout, plus a second). `fixed` are the configuration's other keys, kept in every
+/// set the refresher builds.
+pub(crate) fn start(options: RemoteOptions, mut fixed: KeySet) -> Result<KeyStore, ConfigError> {
+    let variable = options.variable;
+    let (https, host) = check_url(&options.url, options.allow_http, variable)?;
+    let mut config = ureq::Agent::config_builder()
+        .timeout_global(Some(options.timeout))
+        .http_status_as_error(false)
+        .user_agent(concat!("tower-approov/", env!("CARGO_PKG_VERSION")));
+    config = if https {
+        // Redirects may not leave https.
+        config.https_only(true)
+    } else {
+        // A loopback http URL may not redirect anywhere else.
+        config.max_redirects(0)
+    };
+    let agent: ureq::Agent = config.build().into();
+
+    fixed.set_refreshable(true);
+    let mut pending = fixed.clone();
+    pending.set_pending(true);
+    let current = Arc::new(arc_swap::ArcSwap::from_pointee(pending));
+    let state = Arc::new(State {
+        epoch: AtomicU64::new(0),
+        last_request_ms: AtomicU64::new(NEVER),
+        origin: Instant::now(),
+        min_refresh_interval: options.min_refresh_interval,
+    });
+    let (trigger, requests) = sync_channel(1);
+    let (first_done, first) = sync_channel(1);
+    let wait_first = options.timeout + Duration::from_secs(1);
+    let refresher = Refresher {
+        agent,
+        options,
+        fixed,
+        current: Arc::clone(&current),
+        state: Arc::clone(&state),
+        last_good: None,
+    };
+    std::thread::Builder::new()
+        .name("approov-jwks".to_owned())
+        .spawn(move || refresher.run(&requests, &first_done))
+        .map_err(|source| ConfigError::Io { variable, source })?;
+    // So that the first requests find the keys. Whatever happened, the refresher logged it.
+    let _ = first.recv_timeout(wait_first);
+
+    Ok(KeyStore {
+        current,
+        remote: Some(Arc::new(Remote {
+            state,
+            trigger,
+            seen_epoch: AtomicU64::new(0),
+            host: host.into_boxed_str(),
+        })),
+    })
+}
+
+/// Returns whether the URL is https, and its host.
+fn check_url(
+    url: &str,
+    allow_http: bool,
+    variable: &'static str,
+) -> Result<(bool, String), ConfigError> {
+    let uri: http::Uri = url.parse().map_err(|_| ConfigError::Jwks {
+        variable,
+        reason: "not an absolute URL such as https://example.com/.well-known/jwks.json",
+    })?;
+    let host = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or(ConfigError::Jwks {
+            variable,
+            reason: "the URL has no host",
+        })?;
+    match uri.scheme_str() {
+        Some("https") => Ok((true, host.to_owned())),
+        Some("http") if allow_http || is_loopback(host) => Ok((false, host.to_owned())),
+        Some("http") => Err(ConfigError::Jwks {
+            variable,
+            reason: "plain http is only accepted for loopback hosts (localhost, 127.0.0.1, [::1]): \
+                     use https, or allow http explicitly with `with_jwks_allow_http(true)`",
+        }),
+        _ => Err(ConfigError::Jwks {
+            variable,
+            reason: "the URL must start with https://",
+        }),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The refresher thread's state.
+struct Refresher {
+    agent: ureq::Agent,
+    options: RemoteOptions,
+    fixed: KeySet,
+    current: Arc<arc_swap::ArcSwap<KeySet>>,
+    state: Arc<State>,
+    /// The keys of the last successful fetch.
+    last_good: Option<KeySet>,
+}
+
+/// Why a fetch was not used. Logged; never holds key material.
+enum FetchError {
+    Transport(ureq::Error),
+    Status(u16),
+    TooLarge,
+    Unusable(&'static str),
+}
+
+impl FetchError {
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::Transport(ureq::Error::Timeout(_)) => "the fetch timed out",
+            Self::Transport(_) => "the fetch failed",
+            Self::Status(_) => "the server answered with a non-success status",
+            Self::TooLarge => "the body is larger than 1 MiB",
+            Self::Unusable(reason) => reason,
+        }
+    }
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transport(e) => write!(f, "{}: {e}", self.reason()),
+            Self::Status(status) => write!(f, "{}: {status}", self.reason()),
+            _ => f.write_str(self.reason()),
+        }
+    }
+}
+
+impl Refresher {
+    fn run(mut self, requests: &Receiver<()>, first_done: &SyncSender<()>) {
+        let mut wait = self.refresh();
+        let _ = first_done.try_send(());
+        loop {
+            match requests.recv_timeout(wait) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => wait = self.refresh(),
+                Err(RecvTimeoutError::Disconnected) => {
+                    tracing::debug!(
+                        host = self.host(),
+                        "Approov JWKS refresher stopping: the configuration was dropped"
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    fn host(&self) -> &str {
+        self.options.url.split_once("://").map_or("", |(_, rest)| {
+            rest.split(['/', '?', '#']).next().unwrap_or("")
+        })
+    }
+
+    /// Fetches once, swaps the keys in on success, and returns how long to wait before the
+    /// next periodic fetch.
+    fn refresh(&mut self) -> Duration {
+        match self.fetch() {
+            Ok((keys, max_age)) => {
+                let removed = self.last_good.as_ref().is_some_and(|old| {
+                    old.keys()
+                        .iter()
+                        .any(|k| !keys.keys().iter().any(|n| n.same_as(k)))
+                });
+                let mut set = self.fixed.clone();
+                set.extend(keys.clone());
+                if let Some(shadowed) = set.collision() {
+                    tracing::warn!(
+                        host = self.host(),
+                        kid = shadowed.kid().unwrap_or(""),
+                        "a fetched JWK has the kid and algorithm of a configured key; the configured key wins"
+                    );
+                }
+                self.current.store(Arc::new(set));
+                if removed {
+                    // After the swap: a token verified from now on used the new keys.
+                    self.state.epoch.fetch_add(1, Ordering::AcqRel);
+                }
+                tracing::debug!(
+                    host = self.host(),
+                    keys = keys.len(),
+                    removed,
+                    "Approov JWKS fetched"
+                );
+                self.last_good = Some(keys);
+                let min = self.options.min_refresh_interval;
+                max_age.map_or(self.options.refresh_interval, |age| {
+                    age.clamp(min, MAX_AGE_CEILING.max(min))
+                })
+            }
+            Err(error) => {
+                tracing::warn!(
+                    host = self.host(),
+                    reason = error.reason(),
+                    %error,
+                    keeping_last_good_keys = self.last_good.is_some(),
+                    "Approov JWKS fetch not used; the keys in force are unchanged"
+                );
+                self.options.min_refresh_interval
+            }
+        }
+    }
+
+    fn fetch(&self) -> Result<(KeySet, Option<Duration>), FetchError> {
+        let mut response = self
+            .agent
+            .get(&self.options.url)
+            .header("accept", "application/jwk-set+json, application/json")
+            .call()
+            .map_err(FetchError::Transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Status(status.as_u16()));
+        }
+        let max_age = response
+            .headers()
+            .get(http::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_max_age);
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(JWKS_MAX_BODY_BYTES)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => FetchError::TooLarge,
+                e => FetchError::Transport(e),
+            })?;
+        // Symmetric keys are refused from a URL: a secret must never travel in a public document.
+        let keys = parse_jwks(&body, false, self.options.variable).map_err(FetchError::Unusable)?;
+        Ok((keys, max_age))
+    }
+}
+
+/// The `max-age` of a `Cache-Control` value, unless `no-store` or `no-cache` says not to cache.
+fn parse_max_age(value: &str) -> Option<Duration> {
+    let mut max_age = None;
+    for directive in value.split(',').map(str::trim) {
+        let (name, arg) = directive.split_once('=').unwrap_or((directive, ""));
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+            return None;
+        }
+        if name.eq_ignore_ascii_case("max-age") {
+            max_age = arg.trim().trim_matches('"').parse::<u64>().ok();
+        }
+    }
+    max_age.map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        assert_eq!(
+            parse_max_age("public, max-age=300"),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            parse_max_age("MAX-AGE=\"60\""),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(parse_max_age("max-age=300, no-cache"), None);
+        assert_eq!(parse_max_age("no-store"), None);
+        assert_eq!(parse_max_age("max-age=soon"), None);
+    }
+
+    #[test]
+    fn plain_http_is_accepted_only_for_loopback_hosts() {
+        let ok = |url: &str| check_url(url, false, "X").is_ok();
+        assert!(ok("https://example.com/jwks.json"));
+        assert!(ok("http://127.0.0.1:8080/jwks.json"));
+        assert!(ok("http://localhost/jwks.json"));
+        assert!(ok("http://[::1]:9000/jwks.json"));
+        assert!(!ok("http://example.com/jwks.json"));
+        assert!(!ok("http://10.0.0.1/jwks.json"));
+        assert!(!ok("ftp://example.com/jwks.json"));
+        assert!(!ok("/jwks.json"));
+        assert!(check_url("http://example.com/jwks.json", true, "X").is_ok());
+    }
+}

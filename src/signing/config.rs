@@ -1,0 +1,267 @@
+//! [`MessageSigning`] and [`SigningConfig`]: what the message signature check does.
+
+use std::time::Duration;
+
+use http::Uri;
+use http::uri::{Authority, Scheme};
+
+use crate::error::ConfigError;
+
+/// The default clock skew allowed on a signature's `created` and `expires`.
+pub const DEFAULT_SIGNATURE_CLOCK_SKEW: Duration = Duration::from_secs(30);
+/// The default maximum age of a signature, from its `created`.
+pub const DEFAULT_SIGNATURE_MAX_AGE: Duration = Duration::from_secs(300);
+/// The default limit on a body read to check its `Content-Digest`: 2 MiB, axum's own default
+/// body limit, so that the check refuses nothing axum would have accepted.
+pub const DEFAULT_SIGNATURE_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Whether requests must carry an Approov installation message signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MessageSigning {
+    /// Signature headers are ignored. The default.
+    #[default]
+    Off,
+    /// A request that carries `Signature-Input` or `Signature` is checked when its token has an
+    /// `ipk` claim. Unsigned requests, and tokens without `ipk` (Approov's failover tokens),
+    /// pass.
+    Verify,
+    /// Every request must be signed and its token must have an `ipk` claim.
+    Require,
+}
+
+/// The settings of the message signature check. Every setting has a documented default.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_approov::{MessageSigning, SigningConfig};
+///
+/// # fn main() -> Result<(), tower_approov::ConfigError> {
+/// let signing = SigningConfig::new(MessageSigning::Require)
+///     .with_public_origin("https://api.example.com")?
+///     .with_max_age(Some(Duration::from_secs(60)));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SigningConfig {
+    pub(crate) mode: MessageSigning,
+    pub(crate) clock_skew: Duration,
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) public_origin: Option<Origin>,
+    pub(crate) trust_forwarded: bool,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl Default for SigningConfig {
+    fn default() -> Self {
+        Self::new(MessageSigning::Off)
+    }
+}
+
+impl SigningConfig {
+    /// A configuration in this mode with every other setting at its default.
+    pub fn new(mode: MessageSigning) -> Self {
+        Self {
+            mode,
+            clock_skew: DEFAULT_SIGNATURE_CLOCK_SKEW,
+            max_age: Some(DEFAULT_SIGNATURE_MAX_AGE),
+            public_origin: None,
+            trust_forwarded: false,
+            max_body_bytes: DEFAULT_SIGNATURE_MAX_BODY_BYTES,
+        }
+    }
+
+    /// The mode. Defaults to [`MessageSigning::Off`].
+    pub fn with_mode(mut self, mode: MessageSigning) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Clock skew allowed between the device and the server on `created` (not in the future
+    /// beyond it) and `expires` (not passed by more than it). Defaults to 30 s: unlike Approov
+    /// tokens, which the Approov cloud stamps, signatures are stamped by the device's own
+    /// clock, and the SDK's signatures expire 15 s after `created`.
+    pub fn with_clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// The oldest signature accepted, measured from `created` (plus the clock skew), whatever
+    /// its `expires` says; `None` leaves only `expires`. Defaults to 5 minutes, which bounds
+    /// signatures that carry no `expires`.
+    pub fn with_max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// The origin clients use to reach this service, such as `https://api.example.com`, used
+    /// for `@target-uri`, `@scheme` and `@authority` instead of what the request says. Set it
+    /// when a proxy or load balancer sits in front: the app signed the URL it called, not the
+    /// one the proxy forwards to. Defaults to none (the request's own URI, else its `Host`
+    /// header with `http`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] unless `origin` is `http` or `https`, a host, and an optional
+    /// port, with no path, query or user info.
+    pub fn with_public_origin(mut self, origin: &str) -> Result<Self, ConfigError> {
+        self.public_origin = Some(Origin::parse(origin, "SigningConfig::with_public_origin")?);
+        Ok(self)
+    }
+
+    /// Whether to take the scheme and host from `Forwarded` (RFC 7239), else from
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host`, when no public origin is set. Defaults to
+    /// `false`: a client can write these headers itself, so trust them only behind a proxy
+    /// that overwrites them.
+    pub fn with_trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.trust_forwarded = trust;
+        self
+    }
+
+    /// The largest body read to check a covered `Content-Digest`; larger bodies are refused
+    /// with [`BodyTooLarge`](crate::ApproovErrorKind::BodyTooLarge) without reading past the
+    /// limit. Defaults to 2 MiB ([`DEFAULT_SIGNATURE_MAX_BODY_BYTES`]).
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The mode.
+    #[must_use]
+    pub fn mode(&self) -> MessageSigning {
+        self.mode
+    }
+}
+
+/// A public origin: scheme and authority, normalised (lower case, no default port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Origin {
+    pub(crate) scheme: Box<str>,
+    pub(crate) authority: Box<str>,
+}
+
+impl Origin {
+    fn parse(origin: &str, variable: &'static str) -> Result<Self, ConfigError> {
+        let origin = origin.trim();
+        if origin.is_empty() {
+            return Err(ConfigError::Empty { variable });
+        }
+        let invalid = || ConfigError::Invalid {
+            variable,
+            expected: "an origin such as `https://api.example.com` or `http://localhost:8080`",
+        };
+        let uri: Uri = origin.parse().map_err(|_| invalid())?;
+        let parts = uri.into_parts();
+        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
+            return Err(invalid());
+        };
+        let path_ok = parts
+            .path_and_query
+            .as_ref()
+            .is_none_or(|p| (p.path() == "/" || p.path().is_empty()) && p.query().is_none());
+        let scheme_ok = scheme == Scheme::HTTP || scheme == Scheme::HTTPS;
+        if !path_ok || !scheme_ok || authority.as_str().contains('@') {
+            return Err(invalid());
+        }
+        Ok(Self {
+            authority: normalize_authority(scheme.as_str(), &authority).into(),
+            scheme: scheme.as_str().to_ascii_lowercase().into(),
+        })
+    }
+}
+
+/// Lower case, default port removed (RFC 9421 section 2.2.3).
+pub(crate) fn normalize_authority(scheme: &str, authority: &Authority) -> String {
+    let host = authority.host().to_ascii_lowercase();
+    match authority.port_u16() {
+        Some(80) if scheme.eq_ignore_ascii_case("http") => host,
+        Some(443) if scheme.eq_ignore_ascii_case("https") => host,
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    }
+}
+
+/// Applies the `APPROOV_*` message signing variables to `config`.
+pub(crate) fn apply_env(
+    config: &mut SigningConfig,
+    var: &dyn Fn(&'static str) -> Result<Option<String>, ConfigError>,
+) -> Result<(), ConfigError> {
+    const MODE: &str = "APPROOV_MESSAGE_SIGNING";
+    if let Some(v) = var(MODE)? {
+        config.mode = match v.trim().to_ascii_lowercase().as_str() {
+            "off" => MessageSigning::Off,
+            "verify" => MessageSigning::Verify,
+            "require" => MessageSigning::Require,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    variable: MODE,
+                    expected: "`off`, `verify` or `require`",
+                });
+            }
+        };
+    }
+    if let Some(v) = var("APPROOV_PUBLIC_ORIGIN")? {
+        config.public_origin = Some(Origin::parse(&v, "APPROOV_PUBLIC_ORIGIN")?);
+    }
+    if let Some(v) = var("APPROOV_TRUST_FORWARDED_HEADERS")? {
+        config.trust_forwarded = crate::config::parse_bool(&v, "APPROOV_TRUST_FORWARDED_HEADERS")?;
+    }
+    let seconds = |v: &str, variable: &'static str| {
+        v.trim()
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| ConfigError::Invalid {
+                variable,
+                expected: "a whole number of seconds",
+            })
+    };
+    if let Some(v) = var("APPROOV_SIGNATURE_CLOCK_SKEW_SECONDS")? {
+        config.clock_skew = seconds(&v, "APPROOV_SIGNATURE_CLOCK_SKEW_SECONDS")?;
+    }
+    if let Some(v) = var("APPROOV_SIGNATURE_MAX_AGE_SECONDS")? {
+        // `0` turns the maximum age off, leaving `expires`.
+        let age = seconds(&v, "APPROOV_SIGNATURE_MAX_AGE_SECONDS")?;
+        config.max_age = (!age.is_zero()).then_some(age);
+    }
+    if let Some(v) = var("APPROOV_SIGNATURE_MAX_BODY_BYTES")? {
+        config.max_body_bytes = v.trim().parse().map_err(|_| ConfigError::Invalid {
+            variable: "APPROOV_SIGNATURE_MAX_BODY_BYTES",
+            expected: "a whole number of bytes",
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_origin_is_normalised_to_lower_case_without_its_default_port() {
+        let origin = Origin::parse("HTTPS://API.Example.com:443/", "test").unwrap();
+        assert_eq!(&*origin.scheme, "https");
+        assert_eq!(&*origin.authority, "api.example.com");
+        let origin = Origin::parse("http://localhost:8080", "test").unwrap();
+        assert_eq!(&*origin.authority, "localhost:8080");
+    }
+
+    #[test]
+    fn a_public_origin_with_a_path_query_user_or_other_scheme_is_refused() {
+        for origin in [
+            "https://api.example.com/v1",
+            "https://api.example.com/?a=1",
+            "https://user@api.example.com",
+            "ftp://api.example.com",
+            "api.example.com",
+        ] {
+            assert!(
+                matches!(
+                    Origin::parse(origin, "test"),
+                    Err(ConfigError::Invalid { .. })
+                ),
+                "{origin}"
+            );
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Approov installation message signatures: RFC 9421 HTTP Message Signatures over the request,
+//! made by the app's per-installation P-256 key, whose public half is the token's `ipk` claim.
+//!
+//! The check runs in three steps, the first two synchronously in `call`:
+//!
+//! 1. [`SigningVerifier::check`] parses `Signature-Input` and `Signature` (RFC 8941 structured
+//!    fields), checks the `install` signature's parameters, rebuilds the signature base from the
+//!    server's own view of the request and verifies the raw `r||s` ECDSA P-256 signature with
+//!    the token's `ipk`.
+//! 2. When the signature covers `content-digest`, it also parses that header (RFC 9530) and
+//!    returns a [`DigestCheck`].
+//! 3. Only then is the body read, up to the configured limit, and compared with the digest
+//!    (`digest.rs`). The signature is checked before the body is read on purpose: a request
+//!    whose headers do not verify never makes the server buffer its body.
+
+mod base;
+mod config;
+mod digest;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use http::{HeaderMap, HeaderName, Method, Uri};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use sfv::{BareItem, Dictionary, ListEntry, Parser};
+
+use crate::claims::ApproovClaims;
+use crate::error::ApproovErrorKind;
+
+pub(crate) use config::apply_env;
+#[cfg(feature = "test-util")]
+pub(crate) use config::normalize_authority;
+pub use config::{
+    DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,
+    MessageSigning, SigningConfig,
+};
+pub(crate) use digest::{DigestCheck, read_and_check};
+
+/// The label of Approov's installation signature.
+const LABEL: &str = "install";
+/// The only algorithm of installation signatures.
+const ALGORITHM: &str = "ecdsa-p256-sha256";
+/// The signature parameters a signature may carry (RFC 9421 section 2.3).
+const ALLOWED_PARAMETERS: [&str; 6] = ["alg", "created", "expires", "keyid", "nonce", "tag"];
+
+/// The DER prefix of a SubjectPublicKeyInfo holding an uncompressed P-256 point:
+/// `SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (65 bytes) }`. Everything
+/// in an `ipk` but the point is this fixed prefix, so matching it exactly is a complete and
+/// strict parse.
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// Standard base64 with or without padding: the Android SDK's string-encoded signatures and
+/// digests, and `ipk` claims.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// What the signature check found.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Nothing to check (unsigned request or failover token in `verify` mode), or the
+    /// signature verified and does not cover the body.
+    Done,
+    /// The signature verified and covers `content-digest`: the body must be read and checked.
+    Digest(DigestCheck),
+}
+
+/// The message signature check, prepared once from a [`SigningConfig`] that is not
+/// [`MessageSigning::Off`].
+#[derive(Debug, Clone)]
+pub(crate) struct SigningVerifier {
+    require: bool,
+    config: SigningConfig,
+}
+
+impl SigningVerifier {
+    pub(crate) fn new(config: SigningConfig) -> Option<Self> {
+        let require = match config.mode {
+            MessageSigning::Off => return None,
+            MessageSigning::Verify => false,
+            MessageSigning::Require => true,
+        };
+        Some(Self { require, config })
+    }
+
+    /// Checks the request's `install` signature at time `now` (seconds since the epoch).
+    pub(crate) fn check(
+        &self,
+        claims: &ApproovClaims,
+        request: &RequestView<'_>,
+        now: f64,
+    ) -> Result<Outcome, ApproovErrorKind> {
+        let headers = request.headers;
+        let input = headers.get_all(SIGNATURE_INPUT);
+        let signature = headers.get_all(SIGNATURE);
+        if input.iter().next().is_none() && signature.iter().next().is_none() {
+            return if self.require {
+                Err(ApproovErrorKind::SignatureMissing)
+            } else {
+                Ok(Outcome::Done)
+            };
+        }
+        let ipk = match claims.get("ipk") {
+            // A failover token has no `ipk`: the reference behaviour skips the check.
+            None if !self.require => return Ok(Outcome::Done),
+            None => return Err(ApproovErrorKind::InstallationKeyMissing),
+            Some(serde_json::Value::String(ipk)) => ipk,
+            Some(_) => return Err(ApproovErrorKind::InstallationKeyMalformed),
+        };
+
+        let inputs = parse_dictionary(headers, &SIGNATURE_INPUT)?;
+        let signatures = parse_dictionary(headers, &SIGNATURE)?;
+        let (Some(input), Some(signature)) = (inputs.get(LABEL), signatures.get(LABEL)) else {
+            return Err(ApproovErrorKind::SignatureLabelMissing);
+        };
+        let ListEntry::InnerList(input) = input else {
+            return Err(ApproovErrorKind::SignatureMalformed);
+        };
+        // iOS sends a byte sequence (`:b64:`), Android a string (`"b64"`).
+        let signature = match signature {
+            ListEntry::Item(item) => decode_binary(&item.bare_item)?,
+            ListEntry::InnerList(_) => return Err(ApproovErrorKind::SignatureMalformed),
+        };
+
+        self.check_parameters(&input.params, now)?;
+        let key = decode_ipk(ipk)?;
+        let built = base::signature_base(input, request, &self.config)?;
+
+        // `jsonwebtoken`'s ES256 verifier takes the raw 64-byte `r||s` form (the JWS form),
+        // which is exactly what the SDKs send; going through it keeps the crypto backend the
+        // one the application chose (`aws_lc_rs` or `rust_crypto`).
+        if signature.len() != 64 {
+            return Err(ApproovErrorKind::MessageSignatureInvalid);
+        }
+        let signature = URL_SAFE_NO_PAD.encode(&signature);
+        match jsonwebtoken::crypto::verify(&signature, &built.base, &key, Algorithm::ES256) {
+            Ok(true) => {}
+            _ => return Err(ApproovErrorKind::MessageSignatureInvalid),
+        }
+
+        if !built.covers_content_digest {
+            return Ok(Outcome::Done);
+        }
+        let check = DigestCheck::from_headers(headers, self.config.max_body_bytes)?;
+        Ok(Outcome::Digest(check))
+    }
+
+    /// `alg`, the allowed parameter names, then the times, in that order.
+    fn check_parameters(&self, params: &sfv::Parameters, now: f64) -> Result<(), ApproovErrorKind> {
+        match params.get("alg") {
+            Some(BareItem::String(alg)) if alg.as_str() == ALGORITHM => {}
+            _ => return Err(ApproovErrorKind::SignatureAlgorithmUnsupported),
+        }
+        if params
+            .keys()
+            .any(|k| !ALLOWED_PARAMETERS.contains(&k.as_str()))
+        {
+            return Err(ApproovErrorKind::SignatureParameterNotAllowed);
+        }
+        let time = |name: &str| -> Result<Option<f64>, ApproovErrorKind> {
+            match params.get(name) {
+                None => Ok(None),
+                Some(BareItem::Integer(t)) => Ok(Some(i64::from(*t) as f64)),
+                Some(_) => Err(ApproovErrorKind::SignatureMalformed),
+            }
+        };
+        let skew = self.config.clock_skew.as_secs_f64();
+        let created = time("created")?.ok_or(ApproovErrorKind::SignatureExpired)?;
+        if created > now + skew {
+            return Err(ApproovErrorKind::SignatureExpired);
+        }
+        if let Some(expires) = time("expires")?
+            && now > expires + skew
+        {
+            return Err(ApproovErrorKind::SignatureExpired);
+        }
+        if let Some(max_age) = self.config.max_age
+            && now - created > max_age.as_secs_f64() + skew
+        {
+            return Err(ApproovErrorKind::SignatureExpired);
+        }
+        Ok(())
+    }
+}
+
+/// The parts of a request the signature base is built from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestView<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) uri: &'a Uri,
+    pub(crate) headers: &'a HeaderMap,
+    /// The header that carries the Approov token: a signature must cover it.
+    pub(crate) token_header: &'a HeaderName,
+}
+
+const SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");
+const SIGNATURE: HeaderName = HeaderName::from_static("signature");
+const CONTENT_DIGEST: HeaderName = HeaderName::from_static("content-digest");
+
+/// Parses every line of a dictionary header as one field (RFC 9110: lines joined with `, `).
+fn parse_dictionary(
+    headers: &HeaderMap,
+    name: &HeaderName,
+) -> Result<Dictionary, ApproovErrorKind> {
+    let mut joined = Vec::new();
+    for (i, value) in headers.get_all(name).iter().enumerate() {
+        if i > 0 {
+            joined.extend_from_slice(b", ");
+        }
+        joined.extend_from_slice(value.as_bytes());
+    }
+    Parser::new(&joined)
+        .parse::<Dictionary>()
+        .map_err(|_| ApproovErrorKind::SignatureMalformed)
+}
+
+/// The bytes of a byte sequence, or of a string holding standard base64.
+fn decode_binary(item: &BareItem) -> Result<Vec<u8>, ApproovErrorKind> {
+    match item {
+        BareItem::ByteSequence(bytes) => Ok(bytes.clone()),
+        BareItem::String(text) => BASE64
+            .decode(text.as_str())
+            .map_err(|_| ApproovErrorKind::SignatureMalformed),
+        _ => Err(ApproovErrorKind::SignatureMalformed),
+    }
+}
+
+/// The verifying key from an `ipk` claim: base64 DER SubjectPublicKeyInfo of a P-256 key.
+fn decode_ipk(ipk: &str) -> Result<DecodingKey, ApproovErrorKind> {
+    let der = BASE64
+        .decode(ipk.trim())
+        .map_err(|_| ApproovErrorKind::InstallationKeyMalformed)?;
+    match der.strip_prefix(P256_SPKI_PREFIX.as_slice()) {
+        // The uncompressed point, which both crypto backends take as an EC "DER" key.
+        Some(point) if point.len() == 65 && point.first() == Some(&0x04) => {
+            Ok(DecodingKey::from_ec_der(point))
+        }
+        _ => Err(ApproovErrorKind::InstallationKeyMalformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `openssl ecparam -name prime256v1 -genkey | openssl ec -pubout -outform DER | base64`
+    const IPK: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1e1Oi6Y/FiU5ZnChVu+8dsJJlixN3kAcZj7U9ZTAlVNNsdJu3BNOdQc+tXgtXkrzPh5bFxqHTckvUQZ5iwE3rQ==";
+
+    #[test]
+    fn an_ipk_spki_of_an_uncompressed_p256_key_from_openssl_is_accepted() {
+        assert!(decode_ipk(IPK).is_ok());
+    }
+
+    #[test]
+    fn an_ipk_that_is_not_p256_spki_is_malformed() {
+        let der = BASE64.decode(IPK).unwrap();
+        let truncated = BASE64.encode(&der[..90]);
+        // The curve OID changed by one bit.
+        let mut other_curve = der.clone();
+        other_curve[20] ^= 1;
+        for ipk in [truncated, BASE64.encode(other_curve), "%%%".to_owned()] {
+            assert_eq!(
+                decode_ipk(&ipk).err(),
+                Some(ApproovErrorKind::InstallationKeyMalformed)
+            );
+        }
+    }
+}

@@ -1,0 +1,570 @@
+//! Keys from a JWKS URL (feature `jwks-url`), against a real JWKS server on loopback whose
+//! answers the tests control and whose hits they count.
+//!
+//! No test asserts on time. Where a test must know that a refresh happened, it waits for the
+//! server's hit counter: the refresher fetches one at a time, so hit `n + 1` proves that the
+//! answer to hit `n` was fully processed.
+#![cfg(all(feature = "jwks-url", feature = "axum"))]
+
+mod keys_support;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use jsonwebtoken::Algorithm;
+use keys_support::*;
+use tower::Layer as _;
+use tower_approov::{
+    ApproovConfig, ApproovConfigBuilder, ApproovErrorKind, ApproovLayer, ConfigError,
+};
+
+/// What the JWKS server answers.
+#[derive(Clone)]
+struct Answer {
+    status: StatusCode,
+    body: Vec<u8>,
+    cache_control: Option<&'static str>,
+    delay: Duration,
+}
+
+impl Answer {
+    fn jwks(body: Vec<u8>) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body,
+            cache_control: None,
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Shared {
+    answer: Arc<Mutex<Answer>>,
+    hits: Arc<AtomicUsize>,
+}
+
+/// A JWKS server on 127.0.0.1, on its own thread and runtime, so that it answers whatever the
+/// test's own runtime (or lack of one) is doing. Dropping it (or `stop`) takes it down.
+struct JwksServer {
+    addr: SocketAddr,
+    shared: Shared,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+async fn serve_jwks(State(shared): State<Shared>) -> Response {
+    shared.hits.fetch_add(1, Ordering::SeqCst);
+    let answer = shared.answer.lock().unwrap().clone();
+    if !answer.delay.is_zero() {
+        tokio::time::sleep(answer.delay).await;
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    if let Some(cc) = answer.cache_control {
+        headers.insert("cache-control", cc.parse().unwrap());
+    }
+    (answer.status, headers, answer.body).into_response()
+}
+
+impl JwksServer {
+    fn start(answer: Answer) -> Self {
+        let shared = Shared {
+            answer: Arc::new(Mutex::new(answer)),
+            hits: Arc::new(AtomicUsize::new(0)),
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = axum::Router::new()
+            .route("/jwks.json", axum::routing::get(serve_jwks))
+            .with_state(shared.clone());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                tokio::select! {
+                    _ = axum::serve(listener, app) => {}
+                    _ = stopped => {}
+                }
+            });
+            // Dropping the runtime drops every open connection too.
+        });
+        Self {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/jwks.json", self.addr)
+    }
+
+    fn set(&self, answer: Answer) {
+        *self.shared.answer.lock().unwrap() = answer;
+    }
+
+    fn hits(&self) -> usize {
+        self.shared.hits.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the server has been hit at least `n` times (a liveness wait, not a timing
+    /// assertion: the deadline only keeps a broken build from hanging).
+    async fn wait_for_hits(&self, n: usize) {
+        for _ in 0..2000 {
+            if self.hits() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the JWKS server saw {} hits, expected {n}", self.hits());
+    }
+
+    fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn key_a() -> &'static TestKey {
+    &keys().p256
+}
+
+fn key_b() -> &'static TestKey {
+    &keys().p256b
+}
+
+fn jwks_a() -> Vec<u8> {
+    jwks(&[jwk(Algorithm::ES256, key_a(), Some("a"), true)])
+}
+
+fn jwks_b() -> Vec<u8> {
+    jwks(&[jwk(Algorithm::ES256, key_b(), Some("b"), true)])
+}
+
+fn jwks_a_b() -> Vec<u8> {
+    jwks(&[
+        jwk(Algorithm::ES256, key_a(), Some("a"), true),
+        jwk(Algorithm::ES256, key_b(), Some("b"), true),
+    ])
+}
+
+fn token_a() -> String {
+    token(Algorithm::ES256, key_a(), Some("a"))
+}
+
+fn token_b() -> String {
+    token(Algorithm::ES256, key_b(), Some("b"))
+}
+
+/// A config on the server's URL that refreshes every `refresh`, early at most once per `min`.
+fn remote(server: &JwksServer, refresh: Duration, min: Duration) -> ApproovConfigBuilder {
+    builder()
+        .with_jwks_url(&server.url())
+        .with_jwks_refresh_interval(refresh)
+        .with_jwks_min_refresh_interval(min)
+}
+
+const FAST: Duration = Duration::from_millis(20);
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Keeps sending `token` until it is accepted (a liveness wait bounded by a deadline).
+async fn eventually_ok(app: &axum::Router, token: &str) {
+    let mut last = None;
+    for _ in 0..500 {
+        let answer = send(app, token).await;
+        if answer == OK {
+            return;
+        }
+        last = Some(answer);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never accepted; last answer {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_from_a_jwks_url_verify_right_after_build() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let config = remote(&server, HOUR, HOUR).build().unwrap();
+    assert_eq!(send(&app(config), &token_a()).await, OK);
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_from_a_jwks_url_set_in_env_verify() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let vars: HashMap<&str, String> = [("APPROOV_JWKS_URL", server.url())].into();
+    let config = ApproovConfigBuilder::from_env_with(|name| vars.get(name).cloned().map(Ok))
+        .unwrap()
+        .with_token_cache_size(0)
+        .build()
+        .unwrap();
+    assert_eq!(send(&app(config), &token_a()).await, OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kid_published_later_is_accepted_without_a_restart() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let app = app(remote(&server, HOUR, FAST).build().unwrap());
+    server.set(Answer::jwks(jwks_a_b()));
+    // The first request with the new kid asks for an early fetch; a later one finds the key.
+    eventually_ok(&app, &token_b()).await;
+    assert_eq!(send(&app, &token_a()).await, OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_key_set_of_another_algorithm_is_picked_up_by_its_first_tokens() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let app = app(remote(&server, HOUR, FAST).build().unwrap());
+    let rsa = &keys().rsa;
+    server.set(Answer::jwks(jwks(&[
+        jwk(Algorithm::ES256, key_a(), Some("a"), true),
+        jwk(Algorithm::RS256, rsa, Some("r"), true),
+    ])));
+    let token = token(Algorithm::RS256, rsa, Some("r"));
+    // No RSA key yet: the unknown kid asks for a fetch rather than refusing RS256 for good.
+    assert_eq!(
+        send(&app, &token).await,
+        rejected(ApproovErrorKind::UnknownKeyId)
+    );
+    eventually_ok(&app, &token).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hs256_token_with_an_unknown_kid_is_refused_for_its_algorithm() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let app = app(remote(&server, HOUR, FAST).build().unwrap());
+    assert_eq!(
+        send(&app, &hs256_token(&key_a().public_der, Some("new"))).await,
+        rejected(ApproovErrorKind::AlgorithmNotAllowed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn periodic_refresh_picks_up_a_new_kid() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let app = app(remote(&server, FAST, HOUR).build().unwrap());
+    server.set(Answer::jwks(jwks_a_b()));
+    server.wait_for_hits(3).await;
+    // Hit 3 proves the answer to hit 2 (with kid b) was swapped in, with no early fetch
+    // possible (the minimum interval is an hour and nothing asked).
+    assert_eq!(send(&app, &token_b()).await, OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn old_keys_keep_working_when_the_server_goes_down() {
+    let mut server = JwksServer::start(Answer::jwks(jwks_a()));
+    let app = app(remote(&server, FAST, FAST).build().unwrap());
+    server.wait_for_hits(2).await;
+    server.stop();
+    // Several refresh intervals with every fetch refused.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(send(&app, &token_a()).await, OK);
+}
+
+/// Serves `bad` after the first good answer, waits until it was processed, and checks that
+/// kid `a` still verifies and kid `b` (only in `bad`, if at all) does not.
+async fn bad_answer_keeps_the_last_good_keys(bad: Answer, timeout: Option<Duration>) {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let mut builder = remote(&server, FAST, FAST);
+    if let Some(timeout) = timeout {
+        builder = builder.with_jwks_fetch_timeout(timeout);
+    }
+    let app = app(builder.build().unwrap());
+    assert_eq!(send(&app, &token_a()).await, OK);
+    server.set(bad);
+    let seen = server.hits();
+    server.wait_for_hits(seen + 2).await;
+    assert_eq!(send(&app, &token_a()).await, OK);
+    assert_eq!(
+        send(&app, &token_b()).await,
+        rejected(ApproovErrorKind::UnknownKeyId)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_keeps_the_last_good_keys() {
+    bad_answer_keeps_the_last_good_keys(Answer::jwks(b"<html>not json</html>".to_vec()), None)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_key_set_keeps_the_last_good_keys() {
+    bad_answer_keeps_the_last_good_keys(Answer::jwks(br#"{"keys":[]}"#.to_vec()), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_error_keeps_the_last_good_keys() {
+    let mut answer = Answer::jwks(jwks_b());
+    answer.status = StatusCode::INTERNAL_SERVER_ERROR;
+    bad_answer_keeps_the_last_good_keys(answer, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_body_keeps_the_last_good_keys() {
+    // A valid JWKS with kid b, padded with whitespace to just over 1 MiB: only the size limit
+    // can make the refresher refuse it.
+    let mut body = jwks_b();
+    let close = body.pop().unwrap();
+    body.resize(tower_approov::JWKS_MAX_BODY_BYTES as usize, b' ');
+    body.push(close);
+    assert!(body.len() as u64 > tower_approov::JWKS_MAX_BODY_BYTES);
+    bad_answer_keeps_the_last_good_keys(Answer::jwks(body), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_of_exactly_the_limit_is_accepted() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let app = app(remote(&server, FAST, HOUR).build().unwrap());
+    let mut body = jwks_a_b();
+    let close = body.pop().unwrap();
+    body.resize(tower_approov::JWKS_MAX_BODY_BYTES as usize - 1, b' ');
+    body.push(close);
+    server.set(Answer::jwks(body));
+    let seen = server.hits();
+    server.wait_for_hits(seen + 2).await;
+    assert_eq!(send(&app, &token_b()).await, OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_server_times_out_and_keeps_the_last_good_keys() {
+    let mut slow = Answer::jwks(jwks_b());
+    slow.delay = Duration::from_secs(30);
+    // Hit n + 2 can only come after the fetch of hit n + 1 gave up, long before 30 s.
+    bad_answer_keeps_the_last_good_keys(slow, Some(Duration::from_millis(100))).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn symmetric_keys_are_refused_from_a_url() {
+    let secret = b"a-symmetric-secret-that-must-not-be-public!";
+    let oct = serde_json::json!({
+        "kty": "oct", "kid": "hs", "alg": "HS256",
+        "k": base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret),
+    });
+    let doc = serde_json::json!({ "keys": [oct, jwk(Algorithm::ES256, key_a(), Some("a"), true)] });
+    let server = JwksServer::start(Answer::jwks(serde_json::to_vec(&doc).unwrap()));
+    let app = app(remote(&server, HOUR, HOUR).build().unwrap());
+    assert_eq!(send(&app, &token_a()).await, OK);
+    assert_eq!(
+        send(&app, &hs256_token(secret, Some("hs"))).await,
+        rejected(ApproovErrorKind::AlgorithmNotAllowed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_kid_storm_causes_one_fetch_per_interval() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let app = app(remote(&server, HOUR, HOUR).build().unwrap());
+    assert_eq!(server.hits(), 1);
+    let storm = |round: usize| {
+        let app = app.clone();
+        async move {
+            let requests = (0..200).map(|i| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let token = token(Algorithm::ES256, key_a(), Some(&format!("x{round}-{i}")));
+                    send(&app, &token).await
+                })
+            });
+            for answer in futures_join(requests).await {
+                assert_eq!(answer, rejected(ApproovErrorKind::UnknownKeyId));
+            }
+        }
+    };
+    storm(1).await;
+    server.wait_for_hits(2).await;
+    storm(2).await;
+    // Grace for a wrongly triggered fetch to show up; it can only make the test pass wrongly
+    // on a very slow machine, never fail wrongly.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.hits(), 2);
+}
+
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn never_fetched_keys_reject_with_keys_unavailable() {
+    // A port nobody listens on: connections are refused at once.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = builder()
+        .with_jwks_url(&format!("http://{addr}/jwks.json"))
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(&app(config), &token_a()).await,
+        rejected(ApproovErrorKind::KeysUnavailable)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn never_fetched_keys_recover_once_the_server_answers() {
+    let mut down = Answer::jwks(Vec::new());
+    down.status = StatusCode::SERVICE_UNAVAILABLE;
+    let server = JwksServer::start(down);
+    let app = app(remote(&server, HOUR, FAST).build().unwrap());
+    assert_eq!(
+        send(&app, &token_a()).await,
+        rejected(ApproovErrorKind::KeysUnavailable)
+    );
+    server.set(Answer::jwks(jwks_a()));
+    eventually_ok(&app, &token_a()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_keeps_working_while_the_jwks_was_never_fetched() {
+    let mut down = Answer::jwks(Vec::new());
+    down.status = StatusCode::SERVICE_UNAVAILABLE;
+    let server = JwksServer::start(down);
+    let secret = b"the-account-secret-kept-during-migration!";
+    let config = remote(&server, HOUR, HOUR)
+        .with_secret(secret, None)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(send(&app(config), &hs256_token(secret, None)).await, OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cache_control_max_age_shortens_the_refresh_interval() {
+    let mut answer = Answer::jwks(jwks_a());
+    answer.cache_control = Some("public, max-age=0");
+    let server = JwksServer::start(answer);
+    // Without max-age the next fetch would be in an hour; max-age=0 is raised to the 20 ms
+    // minimum instead.
+    let _config = remote(&server, HOUR, FAST).build().unwrap();
+    server.wait_for_hits(4).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_kid_no_longer_verifies_tokens_in_the_cache() {
+    let server = JwksServer::start(Answer::jwks(jwks_a_b()));
+    let config = remote(&server, FAST, HOUR)
+        .with_token_cache_size(100)
+        .build()
+        .unwrap();
+    let app = app(config);
+    let token = token_a();
+    assert_eq!(send(&app, &token).await, OK);
+    assert_eq!(send(&app, &token).await, OK);
+    server.set(Answer::jwks(jwks_b()));
+    let seen = server.hits();
+    server.wait_for_hits(seen + 2).await;
+    assert_eq!(
+        send(&app, &token).await,
+        rejected(ApproovErrorKind::UnknownKeyId)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_refresher_stops_when_the_last_layer_is_dropped() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let config = remote(&server, FAST, FAST).build().unwrap();
+    let layer = ApproovLayer::new(config);
+    let service = layer.layer(tower::service_fn(
+        |_req: http::Request<axum::body::Body>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty()))
+        },
+    ));
+    server.wait_for_hits(3).await;
+    drop(layer);
+    // The service still holds the configuration: refreshes go on.
+    let seen = server.hits();
+    server.wait_for_hits(seen + 2).await;
+    drop(service);
+    let stopped_at = server.hits();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // At most the fetch that was in flight when the service was dropped.
+    assert!(
+        server.hits() <= stopped_at + 1,
+        "{} > {stopped_at} + 1",
+        server.hits()
+    );
+}
+
+/// No tokio runtime at all: the refresher is a plain thread with a blocking client.
+#[test]
+fn the_refresher_works_without_a_tokio_runtime() {
+    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let config = remote(&server, HOUR, FAST).build().unwrap();
+    let service =
+        ApproovLayer::new(config).layer(tower::service_fn(|_req: http::Request<String>| async {
+            Ok::<_, std::convert::Infallible>(())
+        }));
+    server.set(Answer::jwks(jwks_a_b()));
+    let mut headers = HeaderMap::new();
+    headers.insert("approov-token", token_b().parse().unwrap());
+    let mut accepted = false;
+    for _ in 0..500 {
+        if service.check(&headers).is_ok() {
+            accepted = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(accepted);
+    assert!(server.hits() >= 2);
+}
+
+#[test]
+fn plain_http_to_a_non_loopback_host_is_a_config_error() {
+    let error = builder()
+        .with_jwks_url("http://keys.example.com/jwks.json")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, ConfigError::Jwks { .. }), "{error:?}");
+}
+
+#[test]
+fn a_jwks_url_without_https_or_http_is_a_config_error() {
+    let error = builder()
+        .with_jwks_url("ftp://keys.example.com/jwks.json")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, ConfigError::Jwks { .. }), "{error:?}");
+}
+
+#[test]
+fn a_config_with_only_a_jwks_url_has_a_key_source() {
+    // Builds although the fetch fails: nothing listens on that port any more.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config: Result<ApproovConfig, _> = builder()
+        .with_jwks_url(&format!("http://{addr}/jwks.json"))
+        .build();
+    assert!(config.is_ok());
+}

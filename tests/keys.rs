@@ -1,0 +1,486 @@
+//! Asymmetric keys from PEM and JWKS, key selection by `kid`, secret rotation, and algorithm
+//! confusion, all through a real axum Router. Keys are generated at test time.
+#![cfg(feature = "axum")]
+
+mod keys_support;
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::Algorithm;
+use keys_support::*;
+use tower_approov::{ApproovConfigBuilder, ApproovErrorKind, ConfigError};
+
+/// One test per algorithm and source: the token verifies through the layer.
+macro_rules! verifies {
+    ($($pem:ident, $jwks:ident, $jwks_no_alg:ident => $alg:expr;)*) => {$(
+        #[tokio::test]
+        async fn $pem() {
+            let key = key_for($alg);
+            let config = builder()
+                .with_public_key_pem(key.public_pem.as_bytes(), None)
+                .unwrap()
+                .build()
+                .unwrap();
+            assert_eq!(send(&app(config), &token($alg, key, None)).await, OK);
+        }
+
+        #[tokio::test]
+        async fn $jwks() {
+            let key = key_for($alg);
+            let config = builder()
+                .with_jwks(&jwks(&[jwk($alg, key, Some("k1"), true)]))
+                .unwrap()
+                .build()
+                .unwrap();
+            assert_eq!(send(&app(config), &token($alg, key, Some("k1"))).await, OK);
+        }
+
+        #[tokio::test]
+        async fn $jwks_no_alg() {
+            let key = key_for($alg);
+            let config = builder()
+                .with_jwks(&jwks(&[jwk($alg, key, Some("k1"), false)]))
+                .unwrap()
+                .build()
+                .unwrap();
+            assert_eq!(send(&app(config), &token($alg, key, Some("k1"))).await, OK);
+        }
+    )*};
+}
+
+verifies! {
+    rs256_token_verifies_with_a_pem_key, rs256_token_verifies_with_a_jwks_key, rs256_token_verifies_with_a_jwk_without_alg => Algorithm::RS256;
+    rs384_token_verifies_with_a_pem_key, rs384_token_verifies_with_a_jwks_key, rs384_token_verifies_with_a_jwk_without_alg => Algorithm::RS384;
+    rs512_token_verifies_with_a_pem_key, rs512_token_verifies_with_a_jwks_key, rs512_token_verifies_with_a_jwk_without_alg => Algorithm::RS512;
+    ps256_token_verifies_with_a_pem_key, ps256_token_verifies_with_a_jwks_key, ps256_token_verifies_with_a_jwk_without_alg => Algorithm::PS256;
+    ps384_token_verifies_with_a_pem_key, ps384_token_verifies_with_a_jwks_key, ps384_token_verifies_with_a_jwk_without_alg => Algorithm::PS384;
+    ps512_token_verifies_with_a_pem_key, ps512_token_verifies_with_a_jwks_key, ps512_token_verifies_with_a_jwk_without_alg => Algorithm::PS512;
+    es256_token_verifies_with_a_pem_key, es256_token_verifies_with_a_jwks_key, es256_token_verifies_with_a_jwk_without_alg => Algorithm::ES256;
+    es384_token_verifies_with_a_pem_key, es384_token_verifies_with_a_jwks_key, es384_token_verifies_with_a_jwk_without_alg => Algorithm::ES384;
+    eddsa_token_verifies_with_a_pem_key, eddsa_token_verifies_with_a_jwks_key, eddsa_token_verifies_with_a_jwk_without_alg => Algorithm::EdDSA;
+}
+
+fn env(vars: &[(&str, &str)]) -> Result<ApproovConfigBuilder, ConfigError> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    ApproovConfigBuilder::from_env_with(|name| vars.get(name).cloned().map(Ok))
+}
+
+fn temp_file(name: &str, content: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tower-approov-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn public_key_pem_from_env_as_text_verifies() {
+    let key = &keys().p256;
+    let config = env(&[("APPROOV_PUBLIC_KEY_PEM", &key.public_pem)])
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(&app(config), &token(Algorithm::ES256, key, None)).await,
+        OK
+    );
+}
+
+#[tokio::test]
+async fn public_key_pem_from_env_as_a_path_verifies() {
+    let key = &keys().ed25519;
+    let path = temp_file("ed25519.pem", key.public_pem.as_bytes());
+    let config = env(&[("APPROOV_PUBLIC_KEY_PEM", path.to_str().unwrap())])
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(&app(config), &token(Algorithm::EdDSA, key, None)).await,
+        OK
+    );
+}
+
+#[tokio::test]
+async fn jwks_from_env_as_a_path_verifies() {
+    let key = &keys().rsa;
+    let doc = jwks(&[jwk(Algorithm::PS256, key, Some("r1"), true)]);
+    let path = temp_file("jwks.json", &doc);
+    let config = env(&[("APPROOV_JWKS", path.to_str().unwrap())])
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(&app(config), &token(Algorithm::PS256, key, Some("r1"))).await,
+        OK
+    );
+}
+
+#[tokio::test]
+async fn jwks_from_env_as_text_verifies() {
+    let key = &keys().p384;
+    let doc = jwks(&[jwk(Algorithm::ES384, key, Some("e1"), true)]);
+    let config = env(&[("APPROOV_JWKS", std::str::from_utf8(&doc).unwrap())])
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(&app(config), &token(Algorithm::ES384, key, Some("e1"))).await,
+        OK
+    );
+}
+
+// --- selection -------------------------------------------------------------------------------
+
+fn two_p256_keys() -> tower_approov::ApproovConfig {
+    let k = keys();
+    builder()
+        .with_public_key_pem(k.p256.public_pem.as_bytes(), Some("a"))
+        .unwrap()
+        .with_public_key_pem(k.p256b.public_pem.as_bytes(), Some("b"))
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn kid_selects_the_key_among_several_of_the_same_family() {
+    let app = app(two_p256_keys());
+    assert_eq!(
+        send(&app, &token(Algorithm::ES256, &keys().p256b, Some("b"))).await,
+        OK
+    );
+    assert_eq!(
+        send(&app, &token(Algorithm::ES256, &keys().p256, Some("a"))).await,
+        OK
+    );
+}
+
+#[tokio::test]
+async fn token_signed_by_another_key_than_its_kid_names_is_rejected() {
+    let app = app(two_p256_keys());
+    assert_eq!(
+        send(&app, &token(Algorithm::ES256, &keys().p256b, Some("a"))).await,
+        rejected(ApproovErrorKind::InvalidSignature)
+    );
+}
+
+#[tokio::test]
+async fn token_without_kid_is_accepted_when_one_key_of_its_family_is_configured() {
+    let k = keys();
+    let config = builder()
+        .with_public_key_pem(k.p256.public_pem.as_bytes(), Some("ec"))
+        .unwrap()
+        .with_public_key_pem(k.rsa.public_pem.as_bytes(), Some("rsa"))
+        .unwrap()
+        .with_secret(b"an-hs256-secret-of-at-least-32-bytes!", Some("hs"))
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(&app(config), &token(Algorithm::ES256, &k.p256, None)).await,
+        OK
+    );
+}
+
+#[tokio::test]
+async fn token_without_kid_is_rejected_when_two_keys_of_its_family_are_configured() {
+    assert_eq!(
+        send(
+            &app(two_p256_keys()),
+            &token(Algorithm::ES256, &keys().p256, None)
+        )
+        .await,
+        rejected(ApproovErrorKind::NoMatchingKey)
+    );
+}
+
+#[tokio::test]
+async fn unknown_kid_is_rejected_with_its_own_reason() {
+    assert_eq!(
+        send(
+            &app(two_p256_keys()),
+            &token(Algorithm::ES256, &keys().p256, Some("c"))
+        )
+        .await,
+        rejected(ApproovErrorKind::UnknownKeyId)
+    );
+}
+
+#[tokio::test]
+async fn unknown_kid_is_rejected_when_the_only_key_of_the_family_has_a_kid() {
+    let config = builder()
+        .with_public_key_pem(keys().p256.public_pem.as_bytes(), Some("a"))
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(
+            &app(config),
+            &token(Algorithm::ES256, &keys().p256, Some("z"))
+        )
+        .await,
+        rejected(ApproovErrorKind::UnknownKeyId)
+    );
+}
+
+/// Approov adds a `kid` to tokens when asked (`approov secret -setKeyID`, key sets); a single
+/// key configured without one must still verify them.
+#[tokio::test]
+async fn kid_is_tolerated_when_the_single_key_of_the_family_has_none() {
+    let config = builder()
+        .with_public_key_pem(keys().rsa.public_pem.as_bytes(), None)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(
+            &app(config),
+            &token(Algorithm::RS256, &keys().rsa, Some("0001"))
+        )
+        .await,
+        OK
+    );
+}
+
+#[tokio::test]
+async fn jwk_alg_narrows_an_rsa_key_to_that_algorithm() {
+    let key = &keys().rsa;
+    let config = builder()
+        .with_jwks(&jwks(&[jwk(Algorithm::RS256, key, Some("r"), true)]))
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(&app(config), &token(Algorithm::PS256, key, Some("r"))).await,
+        rejected(ApproovErrorKind::AlgorithmNotAllowed)
+    );
+}
+
+#[tokio::test]
+async fn a_key_never_verifies_another_family_even_when_its_kid_is_named() {
+    let k = keys();
+    let config = builder()
+        .with_public_key_pem(k.rsa.public_pem.as_bytes(), Some("rsa"))
+        .unwrap()
+        .with_public_key_pem(k.p256.public_pem.as_bytes(), Some("ec"))
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(&app(config), &token(Algorithm::ES256, &k.p256, Some("rsa"))).await,
+        rejected(ApproovErrorKind::AlgorithmNotAllowed)
+    );
+}
+
+#[tokio::test]
+async fn es384_token_is_not_verified_by_a_p256_key() {
+    let config = builder()
+        .with_public_key_pem(keys().p256.public_pem.as_bytes(), None)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(&app(config), &token(Algorithm::ES384, &keys().p384, None)).await,
+        rejected(ApproovErrorKind::AlgorithmNotAllowed)
+    );
+}
+
+#[test]
+fn two_keys_with_the_same_kid_and_algorithm_are_a_config_error() {
+    let error = builder()
+        .with_secret(b"first-secret-first-secret-first!", Some("k"))
+        .unwrap()
+        .with_secret(b"other-secret-other-secret-other!", Some("k"))
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ConfigError::Invalid {
+                variable: "kid",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+// --- migration and rotation -----------------------------------------------------------------
+
+const OLD: &[u8] = b"the-old-account-secret-64-bytes-long-or-at-least-32-bytes-long!!";
+const NEW: &[u8] = b"the-new-account-secret-64-bytes-long-or-at-least-32-bytes-long!!";
+
+fn secret_and_rsa_key() -> tower_approov::ApproovConfig {
+    builder()
+        .with_secret(OLD, None)
+        .unwrap()
+        .with_public_key_pem(keys().rsa.public_pem.as_bytes(), Some("rsa"))
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn hs256_tokens_still_verify_while_migrating_to_a_public_key() {
+    assert_eq!(
+        send(&app(secret_and_rsa_key()), &hs256_token(OLD, None)).await,
+        OK
+    );
+}
+
+#[tokio::test]
+async fn rs256_tokens_verify_while_the_old_secret_is_still_configured() {
+    assert_eq!(
+        send(
+            &app(secret_and_rsa_key()),
+            &token(Algorithm::RS256, &keys().rsa, Some("rsa"))
+        )
+        .await,
+        OK
+    );
+}
+
+fn rotating_builder() -> tower_approov::ApproovConfig {
+    builder()
+        .with_secret(OLD, Some("old"))
+        .unwrap()
+        .with_secret(NEW, Some("new"))
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn rotation_from_the_builder_accepts_the_old_secret_by_kid() {
+    assert_eq!(
+        send(&app(rotating_builder()), &hs256_token(OLD, Some("old"))).await,
+        OK
+    );
+}
+
+#[tokio::test]
+async fn rotation_from_the_builder_accepts_the_new_secret_by_kid() {
+    assert_eq!(
+        send(&app(rotating_builder()), &hs256_token(NEW, Some("new"))).await,
+        OK
+    );
+}
+
+#[tokio::test]
+async fn rotation_without_kid_in_the_token_is_rejected_as_ambiguous() {
+    assert_eq!(
+        send(&app(rotating_builder()), &hs256_token(NEW, None)).await,
+        rejected(ApproovErrorKind::NoMatchingKey)
+    );
+}
+
+fn rotating_env() -> tower_approov::ApproovConfig {
+    let list = format!("old:{},new:{}", STANDARD.encode(OLD), STANDARD.encode(NEW));
+    env(&[("APPROOV_BASE64_SECRET", &list)])
+        .unwrap()
+        .with_token_cache_size(0)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn rotation_from_env_accepts_both_secrets_by_kid() {
+    let app = app(rotating_env());
+    assert_eq!(send(&app, &hs256_token(OLD, Some("old"))).await, OK);
+    assert_eq!(send(&app, &hs256_token(NEW, Some("new"))).await, OK);
+}
+
+#[tokio::test]
+async fn rotation_from_env_rejects_a_secret_under_the_wrong_kid() {
+    assert_eq!(
+        send(&app(rotating_env()), &hs256_token(OLD, Some("new"))).await,
+        rejected(ApproovErrorKind::InvalidSignature)
+    );
+}
+
+#[test]
+fn env_secret_list_with_an_empty_kid_is_a_config_error() {
+    let list = format!(":{}", STANDARD.encode(OLD));
+    let error = env(&[("APPROOV_BASE64_SECRET", &list)]).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ConfigError::Invalid {
+                variable: "APPROOV_BASE64_SECRET",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+// --- algorithm confusion ----------------------------------------------------------------------
+
+/// Only public keys are configured: an HS256 token "signed" with a public key's bytes finds no
+/// key that accepts HS256, whatever its `kid`.
+async fn hs256_with_public_key_bytes(secret: &[u8], kid: Option<&str>) {
+    let k = keys();
+    let config = builder()
+        .with_public_key_pem(k.rsa.public_pem.as_bytes(), Some("rsa"))
+        .unwrap()
+        .with_public_key_pem(k.p256.public_pem.as_bytes(), Some("ec"))
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        send(&app(config), &hs256_token(secret, kid)).await,
+        rejected(ApproovErrorKind::AlgorithmNotAllowed)
+    );
+}
+
+#[tokio::test]
+async fn hs256_token_signed_with_the_rsa_public_key_pem_is_rejected() {
+    hs256_with_public_key_bytes(keys().rsa.public_pem.as_bytes(), Some("rsa")).await;
+}
+
+#[tokio::test]
+async fn hs256_token_signed_with_the_rsa_public_key_der_is_rejected() {
+    hs256_with_public_key_bytes(&keys().rsa.public_der, None).await;
+}
+
+#[tokio::test]
+async fn hs256_token_signed_with_the_ec_public_key_pem_is_rejected() {
+    hs256_with_public_key_bytes(keys().p256.public_pem.as_bytes(), None).await;
+}
+
+#[tokio::test]
+async fn hs256_token_signed_with_the_ec_public_key_der_is_rejected() {
+    hs256_with_public_key_bytes(&keys().p256.public_der, Some("ec")).await;
+}
+
+/// With a secret configured too (migration), the HS256 token is checked against the secret,
+/// never against the public key's bytes.
+#[tokio::test]
+async fn hs256_token_signed_with_a_public_key_is_rejected_while_a_secret_is_configured() {
+    assert_eq!(
+        send(
+            &app(secret_and_rsa_key()),
+            &hs256_token(keys().rsa.public_pem.as_bytes(), None)
+        )
+        .await,
+        rejected(ApproovErrorKind::InvalidSignature)
+    );
+}
+
+#[tokio::test]
+async fn hs256_token_naming_the_rsa_kid_is_rejected_while_a_secret_is_configured() {
+    assert_eq!(
+        send(
+            &app(secret_and_rsa_key()),
+            &hs256_token(keys().rsa.public_pem.as_bytes(), Some("rsa"))
+        )
+        .await,
+        rejected(ApproovErrorKind::AlgorithmNotAllowed)
+    );
+}

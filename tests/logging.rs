@@ -1,0 +1,143 @@
+//! What goes to the `tracing` logs: the reason code at the documented level, never the token,
+//! the secret or the signature.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use tower_approov::{ApproovConfig, ApproovErrorKind as Kind, Mode};
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Collects everything a `fmt` subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Captures the logs, at `trace` and above, of what `f` does on this thread.
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    (captured, guard)
+}
+
+/// The tests run on a current-thread runtime, so the thread's default subscriber sees the
+/// whole request.
+#[tokio::test]
+async fn a_rejection_is_logged_at_debug_with_its_reason_code_and_without_the_token() {
+    let (logs, _guard) = capture();
+    let token = mint_with_secret(&valid_claims(), OTHER_SECRET);
+    get_with_token(layer(), &token)
+        .await
+        .assert_rejected(Kind::InvalidSignature);
+    let text = logs.text();
+    assert!(text.contains("DEBUG"), "{text}");
+    assert!(text.contains("reason=\"invalid_signature\""), "{text}");
+    for part in token.split('.') {
+        assert!(!text.contains(part), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn in_monitor_mode_a_failure_is_logged_at_warn_with_its_reason_code() {
+    let (logs, _guard) = capture();
+    let layer = layer_from(builder().with_mode(Mode::Monitor));
+    let out = send(app(layer), request("/optional", &[])).await;
+    assert_eq!(out.body, "no claims");
+    let text = logs.text();
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("reason=\"missing_token\""), "{text}");
+    assert!(text.contains("monitor"), "{text}");
+}
+
+#[tokio::test]
+async fn an_accepted_token_leaves_no_trace_of_itself_in_the_logs() {
+    let (logs, _guard) = capture();
+    let token = valid_token();
+    get_with_token(layer(), &token).await.assert_accepted();
+    let text = logs.text();
+    for part in token.split('.') {
+        assert!(!text.contains(part), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_binding_mismatch_is_logged_without_the_binding_value_or_the_pay() {
+    let (logs, _guard) = capture();
+    let layer = layer_from(builder().with_token_binding(["Authorization"]).unwrap());
+    let pay = tower_approov::pay_claim_for([b"Bearer alice-secret-session".as_slice()]);
+    let token = mint(&claims_with(serde_json::json!({ "pay": pay })));
+    get_root(
+        layer,
+        &[
+            ("approov-token", token.as_bytes()),
+            ("authorization", b"Bearer mallory-secret-session"),
+        ],
+    )
+    .await
+    .assert_rejected(Kind::PayClaimMismatch);
+    let text = logs.text();
+    assert!(text.contains("reason=\"pay_mismatch\""), "{text}");
+    assert!(!text.contains("secret-session"), "{text}");
+    assert!(!text.contains(&pay), "{text}");
+}
+
+#[test]
+fn a_secret_shorter_than_32_bytes_is_accepted_with_a_warning_that_does_not_show_it() {
+    let (logs, _guard) = capture();
+    let short = b"short-secret-of-24-bytes";
+    ApproovConfig::builder()
+        .with_secret(short, None)
+        .unwrap()
+        .build()
+        .unwrap();
+    let text = logs.text();
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("shorter than 32 bytes"), "{text}");
+    assert!(!text.contains("short-secret"), "{text}");
+}
+
+#[test]
+fn a_64_byte_secret_gives_no_warning() {
+    let (logs, _guard) = capture();
+    builder().build().unwrap();
+    assert!(!logs.text().contains("WARN"), "{}", logs.text());
+}
+
+#[test]
+fn switching_the_mode_at_run_time_is_logged_at_warn() {
+    let (logs, _guard) = capture();
+    let handle = layer().mode_handle();
+    handle.set(Mode::Monitor);
+    let text = logs.text();
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("mode changed"), "{text}");
+}

@@ -1,0 +1,975 @@
+//! Approov installation message signatures (RFC 9421), through a real axum `Router` and over
+//! real HTTP on loopback.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt as _;
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256, Sha512};
+use tower::ServiceExt as _;
+use tower_approov::test_util::{InstallationKey, RequestSigner};
+use tower_approov::{
+    ApproovConfig, ApproovConfigBuilder, ApproovError, ApproovErrorKind, ApproovLayer, ConfigError,
+    MessageSigning, SigningConfig,
+};
+
+const SECRET: &[u8] = b"a-test-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!!";
+const URL: &str = "https://api.example.com/v1/orders?page=2";
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// An Approov-shaped token: float `exp`, `did`, and `ipk` when given.
+fn token_with(ipk: Option<&str>, did: &str) -> String {
+    // Building a configuration installs `jsonwebtoken`'s crypto provider (with both backend
+    // features on, `jsonwebtoken` picks none by itself), which `encode` needs.
+    builder(MessageSigning::Off).build().unwrap();
+    let mut claims = json!({
+        "exp": now() as f64 + 600.5,
+        "did": did,
+        "ip": "127.0.0.1",
+    });
+    if let Some(ipk) = ipk {
+        claims["ipk"] = Value::String(ipk.to_owned());
+    }
+    jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET).unwrap(),
+    )
+    .unwrap()
+}
+
+fn token(key: &InstallationKey) -> String {
+    token_with(Some(&key.ipk().unwrap()), "device-1")
+}
+
+fn builder(mode: MessageSigning) -> ApproovConfigBuilder {
+    ApproovConfig::builder()
+        .with_secret(SECRET, None)
+        .unwrap()
+        .with_message_signing(mode)
+}
+
+/// GET and POST `/v1/orders` both answer with the body they received.
+fn app(config: ApproovConfig) -> Router {
+    async fn echo(body: Bytes) -> Bytes {
+        body
+    }
+    Router::new()
+        .route("/v1/orders", get(echo).post(echo).put(echo))
+        .layer(ApproovLayer::new(config))
+}
+
+fn post(token: &str, body: &str) -> Request<String> {
+    Request::post(URL)
+        .header("approov-token", token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .unwrap()
+}
+
+fn get_request(token: &str) -> Request<String> {
+    Request::get(URL)
+        .header("approov-token", token)
+        .body(String::new())
+        .unwrap()
+}
+
+async fn send(config: ApproovConfig, request: Request<String>) -> Response<Body> {
+    app(config).oneshot(request.map(Body::from)).await.unwrap()
+}
+
+fn kind(response: &Response<Body>) -> Option<ApproovErrorKind> {
+    response
+        .extensions()
+        .get::<ApproovError>()
+        .map(ApproovError::kind)
+}
+
+async fn body_text(response: Response<Body>) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+async fn assert_rejected(response: Response<Body>, expected: ApproovErrorKind) {
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(kind(&response), Some(expected));
+    assert_eq!(body_text(response).await, "{}");
+}
+
+// ---- accepted ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_get_signed_as_ios_signs_passes_in_require_mode() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).ios().sign(&mut request).unwrap();
+    assert!(
+        request.headers()["signature"]
+            .to_str()
+            .unwrap()
+            .starts_with("install=:")
+    );
+
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(kind(&response), None);
+}
+
+#[tokio::test]
+async fn a_post_signed_as_android_signs_passes_and_the_handler_gets_the_same_body() {
+    let key = InstallationKey::generate().unwrap();
+    let body = r#"{"item":42,"note":"unchanged"}"#;
+    let mut request = post(&token(&key), body);
+    RequestSigner::new(&key)
+        .android()
+        .sign(&mut request)
+        .unwrap();
+    assert!(
+        request.headers()["signature"]
+            .to_str()
+            .unwrap()
+            .starts_with("install=\"")
+    );
+    assert!(
+        request.headers()["content-digest"]
+            .to_str()
+            .unwrap()
+            .starts_with("sha-256=\"")
+    );
+
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, body);
+}
+
+#[tokio::test]
+async fn a_post_signed_as_ios_signs_passes_with_a_byte_sequence_digest() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = post(&token(&key), "[1,2,3]");
+    RequestSigner::new(&key).ios().sign(&mut request).unwrap();
+    assert!(
+        request.headers()["content-digest"]
+            .to_str()
+            .unwrap()
+            .starts_with("sha-256=:")
+    );
+
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, "[1,2,3]");
+}
+
+#[tokio::test]
+async fn a_sha512_content_digest_is_checked_and_accepted() {
+    let key = InstallationKey::generate().unwrap();
+    let body = "sha-512 body";
+    let mut request = post(&token(&key), body);
+    let digest = STANDARD.encode(Sha512::digest(body));
+    request.headers_mut().insert(
+        "content-digest",
+        format!("sha-512=:{digest}:").parse().unwrap(),
+    );
+    // The signer writes sha-256: this one is signed by hand.
+    let created = now();
+    let params = format!(
+        r#"("@method" "@target-uri" "approov-token" "content-digest");created={created};alg="ecdsa-p256-sha256""#
+    );
+    let base = format!(
+        "\"@method\": POST\n\"@target-uri\": {URL}\n\"approov-token\": {}\n\"content-digest\": sha-512=:{digest}:\n\"@signature-params\": {params}",
+        request.headers()["approov-token"].to_str().unwrap()
+    );
+    attach(&mut request, &key, &params, base.as_bytes());
+
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, body);
+}
+
+#[tokio::test]
+async fn an_unsigned_request_passes_in_verify_mode() {
+    let key = InstallationKey::generate().unwrap();
+    let response = send(
+        builder(MessageSigning::Verify).build().unwrap(),
+        get_request(&token(&key)),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(kind(&response), None);
+}
+
+#[tokio::test]
+async fn signature_headers_are_ignored_when_signing_is_off() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    request
+        .headers_mut()
+        .insert("signature", "not a signature".parse().unwrap());
+    let response = send(builder(MessageSigning::Off).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_signed_request_with_a_failover_token_without_ipk_passes_in_verify_mode() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token_with(None, "failover"));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(kind(&response), None);
+}
+
+// ---- reasons -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_unsigned_request_is_rejected_in_require_mode() {
+    let key = InstallationKey::generate().unwrap();
+    let response = send(
+        builder(MessageSigning::Require).build().unwrap(),
+        get_request(&token(&key)),
+    )
+    .await;
+    assert_rejected(response, ApproovErrorKind::SignatureMissing).await;
+}
+
+#[tokio::test]
+async fn a_failover_token_without_ipk_is_rejected_in_require_mode() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token_with(None, "failover"));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::InstallationKeyMissing).await;
+}
+
+#[tokio::test]
+async fn an_ipk_that_is_not_a_p256_public_key_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    for ipk in ["not base64 !", "AAAA", &STANDARD.encode([0x30u8; 91])] {
+        let mut request = get_request(&token_with(Some(ipk), "device-1"));
+        RequestSigner::new(&key).sign(&mut request).unwrap();
+        let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+        assert_rejected(response, ApproovErrorKind::InstallationKeyMalformed).await;
+    }
+}
+
+#[tokio::test]
+async fn a_signature_without_the_install_label_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let signature = request.headers()["signature"].to_str().unwrap().to_owned();
+    request.headers_mut().insert(
+        "signature",
+        signature
+            .replacen("install=", "account=", 1)
+            .parse()
+            .unwrap(),
+    );
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::SignatureLabelMissing).await;
+}
+
+#[tokio::test]
+async fn a_signature_input_that_is_not_a_structured_field_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    request.headers_mut().insert(
+        "signature-input",
+        "install=(\"@method\";created=1".parse().unwrap(),
+    );
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::SignatureMalformed).await;
+}
+
+#[tokio::test]
+async fn a_signature_with_another_or_no_algorithm_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    let created = now();
+    for alg in [r#";alg="hmac-sha256""#, ""] {
+        let params = format!(r#"("@method" "@target-uri" "approov-token");created={created}{alg}"#);
+        let response = send_signed_by_hand(&key, &params).await;
+        assert_rejected(response, ApproovErrorKind::SignatureAlgorithmUnsupported).await;
+    }
+}
+
+#[tokio::test]
+async fn a_signature_parameter_outside_the_allowed_six_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    let params = format!(
+        r#"("@method" "@target-uri" "approov-token");created={};alg="ecdsa-p256-sha256";context="x""#,
+        now()
+    );
+    let response = send_signed_by_hand(&key, &params).await;
+    assert_rejected(response, ApproovErrorKind::SignatureParameterNotAllowed).await;
+}
+
+#[tokio::test]
+async fn keyid_nonce_and_tag_parameters_are_allowed() {
+    let key = InstallationKey::generate().unwrap();
+    let params = format!(
+        r#"("@method" "@target-uri" "approov-token");created={};keyid="k";nonce="n";tag="t";alg="ecdsa-p256-sha256""#,
+        now()
+    );
+    let response = send_signed_by_hand(&key, &params).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_expired_signature_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key)
+        .with_created(now() - 120)
+        .sign(&mut request)
+        .unwrap();
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::SignatureExpired).await;
+}
+
+#[tokio::test]
+async fn a_signature_created_in_the_future_beyond_the_skew_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key)
+        .with_created(now() + 120)
+        .sign(&mut request)
+        .unwrap();
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::SignatureExpired).await;
+}
+
+#[tokio::test]
+async fn a_signature_without_created_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    let params = r#"("@method" "@target-uri" "approov-token");alg="ecdsa-p256-sha256""#;
+    let response = send_signed_by_hand(&key, params).await;
+    assert_rejected(response, ApproovErrorKind::SignatureExpired).await;
+}
+
+#[tokio::test]
+async fn a_signature_older_than_the_maximum_age_is_rejected_even_without_expires() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key)
+        .with_created(now() - 100)
+        .with_expires_in(None)
+        .sign(&mut request)
+        .unwrap();
+    let signing = SigningConfig::new(MessageSigning::Verify)
+        .with_max_age(Some(Duration::from_secs(60)))
+        .with_clock_skew(Duration::ZERO);
+    let config = builder(MessageSigning::Off)
+        .with_signing_config(signing)
+        .build()
+        .unwrap();
+    let response = send(config, request).await;
+    assert_rejected(response, ApproovErrorKind::SignatureExpired).await;
+}
+
+#[tokio::test]
+async fn a_signature_by_another_installation_key_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    let other = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&other).sign(&mut request).unwrap();
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+#[tokio::test]
+async fn a_signature_that_does_not_cover_the_token_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key)
+        .with_components(["@method", "@target-uri"])
+        .sign(&mut request)
+        .unwrap();
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+#[tokio::test]
+async fn a_der_encoded_signature_is_rejected() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    // 70 bytes, the size of a DER ECDSA signature: the SDKs send raw r||s.
+    let der = STANDARD.encode([0x30u8; 70]);
+    request
+        .headers_mut()
+        .insert("signature", format!("install=:{der}:").parse().unwrap());
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+// ---- tampering -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_changed_method_is_caught() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = post(&token(&key), "{}");
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    *request.method_mut() = http::Method::PUT;
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+#[tokio::test]
+async fn a_changed_path_is_caught() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let signed = request;
+    let (mut parts, body) = signed.into_parts();
+    parts.uri = "https://api.example.com/v1/orders/?page=2".parse().unwrap();
+    let config = builder(MessageSigning::Verify).build().unwrap();
+    let app = Router::new()
+        .route("/v1/orders/", get(|| async { "other" }))
+        .layer(ApproovLayer::new(config));
+    let response = app
+        .oneshot(Request::from_parts(parts, Body::from(body)))
+        .await
+        .unwrap();
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+#[tokio::test]
+async fn a_changed_query_is_caught() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    *request.uri_mut() = "https://api.example.com/v1/orders?page=3".parse().unwrap();
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+#[tokio::test]
+async fn a_changed_covered_header_is_caught() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = post(&token(&key), "{}");
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer user-1".parse().unwrap());
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer user-2".parse().unwrap());
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+#[tokio::test]
+async fn a_removed_covered_header_is_caught() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = post(&token(&key), "{}");
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    request.headers_mut().remove("content-type");
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+#[tokio::test]
+async fn a_changed_body_is_caught() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = post(&token(&key), r#"{"amount":10}"#);
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    *request.body_mut() = r#"{"amount":99}"#.to_owned();
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::ContentDigestMismatch).await;
+}
+
+#[tokio::test]
+async fn a_changed_content_digest_is_caught_by_the_signature() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = post(&token(&key), r#"{"amount":10}"#);
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let body = r#"{"amount":99}"#;
+    let digest = STANDARD.encode(Sha256::digest(body));
+    request.headers_mut().insert(
+        "content-digest",
+        format!("sha-256=:{digest}:").parse().unwrap(),
+    );
+    *request.body_mut() = body.to_owned();
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+#[tokio::test]
+async fn a_swapped_token_is_caught() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    // Another valid token with the same ipk (the same device, a later token).
+    let other = token_with(Some(&key.ipk().unwrap()), "device-2");
+    request
+        .headers_mut()
+        .insert("approov-token", other.parse().unwrap());
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+// ---- body limit ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_signed_body_over_the_limit_is_rejected_from_its_content_length() {
+    let key = InstallationKey::generate().unwrap();
+    let body = "x".repeat(100);
+    let mut request = post(&token(&key), &body);
+    request
+        .headers_mut()
+        .insert("content-length", "100".parse().unwrap());
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let config = builder(MessageSigning::Off)
+        .with_signing_config(SigningConfig::new(MessageSigning::Verify).with_max_body_bytes(64))
+        .build()
+        .unwrap();
+    let response = send(config, request).await;
+    assert_rejected(response, ApproovErrorKind::BodyTooLarge).await;
+}
+
+#[tokio::test]
+async fn a_streamed_signed_body_over_the_limit_is_rejected_without_reading_on() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let key = InstallationKey::generate().unwrap();
+    let chunk = "y".repeat(32);
+    let body = chunk.repeat(8);
+    let mut request = post(&token(&key), &body);
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let config = builder(MessageSigning::Off)
+        .with_signing_config(SigningConfig::new(MessageSigning::Verify).with_max_body_bytes(64))
+        .build()
+        .unwrap();
+
+    // A body of unknown length in 32-byte chunks that counts the chunks it hands out.
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let stream = Chunks {
+        chunk: Bytes::from(chunk),
+        left: 8,
+        pulled: pulled.clone(),
+    };
+    let (parts, _) = request.into_parts();
+    let response = app(config)
+        .oneshot(Request::from_parts(parts, Body::new(stream)))
+        .await
+        .unwrap();
+    assert_rejected(response, ApproovErrorKind::BodyTooLarge).await;
+    // 64 bytes fit in two chunks; the third crosses the limit; nothing after it is read.
+    assert_eq!(pulled.load(Ordering::SeqCst), 3);
+}
+
+/// A body of `left` copies of `chunk`, of unknown length, counting the chunks pulled.
+struct Chunks {
+    chunk: Bytes,
+    left: usize,
+    pulled: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.left -= 1;
+        self.pulled
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(self.chunk.clone()))))
+    }
+}
+
+// ---- proxies -------------------------------------------------------------------------------
+
+/// The request as a proxy forwards it: origin-form URI, the proxy's own `Host`.
+fn as_forwarded(request: Request<String>) -> Request<String> {
+    let (mut parts, body) = request.into_parts();
+    let path = parts.uri.path_and_query().unwrap().as_str().to_owned();
+    parts.uri = path.parse().unwrap();
+    parts
+        .headers
+        .insert("host", "10.0.0.7:8080".parse().unwrap());
+    Request::from_parts(parts, body)
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_configured_public_origin_rebuilds_the_target_uri() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = post(&token(&key), "{}");
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let config = builder(MessageSigning::Require)
+        .with_public_origin("https://api.example.com")
+        .unwrap()
+        .build()
+        .unwrap();
+    let response = send(config, as_forwarded(request)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_without_a_public_origin_the_signature_does_not_verify() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = post(&token(&key), "{}");
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let config = builder(MessageSigning::Require).build().unwrap();
+    let response = send(config, as_forwarded(request)).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+#[tokio::test]
+async fn forwarded_headers_are_used_only_when_trusted() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let mut request = as_forwarded(request);
+    request.headers_mut().insert(
+        "forwarded",
+        "for=192.0.2.60;proto=https;host=api.example.com"
+            .parse()
+            .unwrap(),
+    );
+
+    let trusting = builder(MessageSigning::Off)
+        .with_signing_config(
+            SigningConfig::new(MessageSigning::Require).with_trust_forwarded_headers(true),
+        )
+        .build()
+        .unwrap();
+    let response = send(trusting, request.clone()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+#[tokio::test]
+async fn trusted_x_forwarded_proto_and_host_rebuild_the_target_uri() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let mut request = as_forwarded(request);
+    let headers = request.headers_mut();
+    headers.insert("x-forwarded-proto", "https".parse().unwrap());
+    headers.insert("x-forwarded-host", "API.example.com:443".parse().unwrap());
+    let config = builder(MessageSigning::Off)
+        .with_signing_config(
+            SigningConfig::new(MessageSigning::Require).with_trust_forwarded_headers(true),
+        )
+        .build()
+        .unwrap();
+    let response = send(config, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+// ---- a signature base written out by hand ---------------------------------------------------
+
+/// Sets `Signature-Input` and `Signature` for a base built by the test itself.
+fn attach(request: &mut Request<String>, key: &InstallationKey, params: &str, base: &[u8]) {
+    let signature = STANDARD.encode(key.sign(base).unwrap());
+    let headers = request.headers_mut();
+    headers.insert(
+        "signature-input",
+        format!("install={params}").parse().unwrap(),
+    );
+    headers.insert(
+        "signature",
+        format!("install=:{signature}:").parse().unwrap(),
+    );
+}
+
+/// A GET of [`URL`] whose base covers method, target URI and token, with these parameters.
+async fn send_signed_by_hand(key: &InstallationKey, params: &str) -> Response<Body> {
+    let token = token(key);
+    let mut request = get_request(&token);
+    let base = format!(
+        "\"@method\": GET\n\"@target-uri\": {URL}\n\"approov-token\": {token}\n\"@signature-params\": {params}"
+    );
+    attach(&mut request, key, params, base.as_bytes());
+    send(builder(MessageSigning::Verify).build().unwrap(), request).await
+}
+
+#[tokio::test]
+async fn the_verifier_accepts_a_signature_over_a_base_written_out_by_hand() {
+    let key = InstallationKey::generate().unwrap();
+    let token = token(&key);
+    let body = r#"{"hello":"world"}"#;
+    // printf '{"hello":"world"}' | openssl dgst -sha256 -binary | base64
+    let digest = "k6I5cakU5erL8KjSUVTNownDwccvu5kU1Hxg88toFYg=";
+    assert_eq!(STANDARD.encode(Sha256::digest(body)), digest);
+    let created = now();
+    let expires = created + 15;
+
+    let mut request = Request::post(URL)
+        .header("approov-token", &token)
+        .header("content-type", "application/json")
+        .header("content-digest", format!("sha-256=:{digest}:"))
+        .header("approov-traceid", "  trace-1  ")
+        .body(body.to_owned())
+        .unwrap();
+    let params = format!(
+        r#"("@method" "@target-uri" "@authority" "@scheme" "@path" "@query" "approov-token" "content-type" "approov-traceid" "content-digest");created={created};expires={expires};alg="ecdsa-p256-sha256""#
+    );
+    // RFC 9421 section 2.5: one line per component, `"name": value`, LF-separated, and the
+    // `@signature-params` line last with no trailing newline. Header values are trimmed.
+    let base = format!(
+        "\"@method\": POST\n\
+         \"@target-uri\": https://api.example.com/v1/orders?page=2\n\
+         \"@authority\": api.example.com\n\
+         \"@scheme\": https\n\
+         \"@path\": /v1/orders\n\
+         \"@query\": ?page=2\n\
+         \"approov-token\": {token}\n\
+         \"content-type\": application/json\n\
+         \"approov-traceid\": trace-1\n\
+         \"content-digest\": sha-256=:{digest}:\n\
+         \"@signature-params\": {params}"
+    );
+    println!("signature base:\n{base}\n--- end (no trailing newline)");
+    attach(&mut request, &key, &params, base.as_bytes());
+
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, body);
+}
+
+#[tokio::test]
+async fn a_base_with_one_byte_changed_by_hand_does_not_verify() {
+    let key = InstallationKey::generate().unwrap();
+    let token = token(&key);
+    let params = format!(
+        r#"("@method" "@target-uri" "approov-token");created={};alg="ecdsa-p256-sha256""#,
+        now()
+    );
+    // A trailing newline after the last line: not the RFC 9421 base.
+    let base = format!(
+        "\"@method\": GET\n\"@target-uri\": {URL}\n\"approov-token\": {token}\n\"@signature-params\": {params}\n"
+    );
+    let mut request = get_request(&token);
+    attach(&mut request, &key, &params, base.as_bytes());
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::MessageSignatureInvalid).await;
+}
+
+// ---- configuration -------------------------------------------------------------------------
+
+fn env(vars: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<Result<String, ()>> {
+    move |name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| Ok(v.clone()))
+    }
+}
+
+#[tokio::test]
+async fn approov_message_signing_require_from_the_environment_rejects_unsigned_requests() {
+    let config = ApproovConfigBuilder::from_env_with(env(vec![
+        ("APPROOV_BASE64_SECRET", STANDARD.encode(SECRET)),
+        ("APPROOV_MESSAGE_SIGNING", "Require".to_owned()),
+        (
+            "APPROOV_PUBLIC_ORIGIN",
+            "https://api.example.com".to_owned(),
+        ),
+    ]))
+    .unwrap()
+    .build()
+    .unwrap();
+    let key = InstallationKey::generate().unwrap();
+    let response = send(config, get_request(&token(&key))).await;
+    assert_rejected(response, ApproovErrorKind::SignatureMissing).await;
+}
+
+#[test]
+fn an_unknown_message_signing_mode_is_a_config_error_naming_the_variable() {
+    let error = ApproovConfigBuilder::from_env_with(env(vec![(
+        "APPROOV_MESSAGE_SIGNING",
+        "strict".to_owned(),
+    )]))
+    .unwrap_err();
+    assert!(matches!(
+        error,
+        ConfigError::Invalid {
+            variable: "APPROOV_MESSAGE_SIGNING",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_public_origin_with_a_path_is_a_config_error_naming_the_variable() {
+    let error = ApproovConfigBuilder::from_env_with(env(vec![(
+        "APPROOV_PUBLIC_ORIGIN",
+        "https://api.example.com/v1".to_owned(),
+    )]))
+    .unwrap_err();
+    assert!(matches!(
+        error,
+        ConfigError::Invalid {
+            variable: "APPROOV_PUBLIC_ORIGIN",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn the_installation_key_debug_output_is_redacted() {
+    let key = InstallationKey::generate().unwrap();
+    assert_eq!(format!("{key:?}"), "InstallationKey([redacted])");
+}
+
+// ---- real HTTP on loopback -----------------------------------------------------------------
+
+/// Serves [`app`] on 127.0.0.1 and returns its address.
+async fn serve(config: ApproovConfig) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app(config)).await });
+    addr
+}
+
+async fn send_http(request: Request<String>) -> (StatusCode, String) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Body>();
+    let response = client.request(request.map(Body::from)).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn a_signed_get_over_real_http_passes_and_a_tampered_one_is_rejected() {
+    let addr = serve(builder(MessageSigning::Require).build().unwrap()).await;
+    let key = InstallationKey::generate().unwrap();
+    let url = format!("http://{addr}/v1/orders?page=1");
+    let mut request = Request::get(&url)
+        .header("approov-token", token(&key))
+        .body(String::new())
+        .unwrap();
+    RequestSigner::new(&key).ios().sign(&mut request).unwrap();
+    let mut tampered = Request::get(format!("http://{addr}/v1/orders?page=2"))
+        .body(String::new())
+        .unwrap();
+    *tampered.headers_mut() = request.headers().clone();
+
+    assert_eq!(send_http(request).await, (StatusCode::OK, String::new()));
+    assert_eq!(
+        send_http(tampered).await,
+        (StatusCode::UNAUTHORIZED, "{}".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_signed_post_over_real_http_reaches_the_handler_with_its_body() {
+    let addr = serve(builder(MessageSigning::Require).build().unwrap()).await;
+    let key = InstallationKey::generate().unwrap();
+    let body = r#"{"item":7}"#;
+    let mut request = Request::post(format!("http://{addr}/v1/orders"))
+        .header("approov-token", token(&key))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .unwrap();
+    RequestSigner::new(&key)
+        .android()
+        .sign(&mut request)
+        .unwrap();
+    let mut tampered = Request::post(format!("http://{addr}/v1/orders"))
+        .body(r#"{"item":8}"#.to_owned())
+        .unwrap();
+    *tampered.headers_mut() = request.headers().clone();
+
+    assert_eq!(send_http(request).await, (StatusCode::OK, body.to_owned()));
+    assert_eq!(
+        send_http(tampered).await,
+        (StatusCode::UNAUTHORIZED, "{}".to_owned())
+    );
+}
+
+// ---- monitor mode --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn in_monitor_mode_a_body_that_fails_its_digest_goes_on_with_the_error() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = post(&token(&key), "signed body");
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    *request.body_mut() = "other body".to_owned();
+    let config = builder(MessageSigning::Verify)
+        .with_mode(tower_approov::Mode::Monitor)
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/v1/orders",
+            axum::routing::post(|req: Request<Body>| async move {
+                let kind = req
+                    .extensions()
+                    .get::<ApproovError>()
+                    .map(ApproovError::kind);
+                let has_claims = req
+                    .extensions()
+                    .get::<tower_approov::ApproovClaims>()
+                    .is_some();
+                let body = req.into_body().collect().await.unwrap().to_bytes();
+                format!("{kind:?} {has_claims} {}", String::from_utf8_lossy(&body))
+            }),
+        )
+        .layer(ApproovLayer::new(config));
+    let response = app.oneshot(request.map(Body::from)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        body_text(response).await,
+        "Some(ContentDigestMismatch) false other body"
+    );
+}
+
+#[tokio::test]
+async fn signature_fields_over_several_lines_with_other_labels_are_joined_and_the_install_label_used()
+ {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let headers = request.headers_mut();
+    let input = headers.remove("signature-input").unwrap();
+    let signature = headers.remove("signature").unwrap();
+    headers.append(
+        "signature-input",
+        r#"account=("@method");created=1;alg="hmac-sha256""#
+            .parse()
+            .unwrap(),
+    );
+    headers.append("signature-input", input);
+    headers.append("signature", "account=:AAAA:".parse().unwrap());
+    headers.append("signature", signature);
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(kind(&response), None);
+}
+
+#[tokio::test]
+async fn a_non_utf8_signature_header_is_malformed() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = get_request(&token(&key));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    request.headers_mut().insert(
+        "signature",
+        http::HeaderValue::from_bytes(b"install=:\xff\xfe:").unwrap(),
+    );
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
+    assert_rejected(response, ApproovErrorKind::SignatureMalformed).await;
+}
