@@ -559,14 +559,17 @@ impl ApproovConfigBuilder {
     ///
     /// A [`ConfigError`] naming the first variable that is unusable.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let file: HashMap<String, String> = dotenvy::dotenv_iter()
+        let mut file: HashMap<String, String> = dotenvy::dotenv_iter()
             .map(|iter| iter.filter_map(Result::ok).collect())
             .unwrap_or_default();
-        Self::from_env_with(|name| match std::env::var(name) {
+        let builder = Self::from_env_with(|name| match std::env::var(name) {
             Ok(value) => Some(Ok(value)),
             Err(std::env::VarError::NotPresent) => file.get(name).cloned().map(Ok),
             Err(std::env::VarError::NotUnicode(_)) => Some(Err(())),
-        })
+        });
+        // The file may hold the secret: wipe our copy of its values.
+        file.values_mut().for_each(zeroize::Zeroize::zeroize);
+        builder
     }
 
     /// A builder filled from variables looked up by `lookup`, which returns `None` for an unset
@@ -601,6 +604,8 @@ impl ApproovConfigBuilder {
             ("APPROOV_BASE64URL_SECRET", Secret::from_base64url),
         ] {
             if let Some(list) = var(name)? {
+                // The text copy of the secret is wiped when dropped, like the decoded bytes.
+                let list = zeroize::Zeroizing::new(list);
                 if list.trim().is_empty() {
                     return Err(ConfigError::Empty { variable: name });
                 }
