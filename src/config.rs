@@ -521,7 +521,8 @@ impl ApproovConfigBuilder {
         if self.keys.collision().is_some() {
             return Err(ConfigError::Invalid {
                 variable: "kid",
-                expected: "a different kid for each key of an algorithm (two keys share one)",
+                expected: "a different kid for each key of an algorithm (two keys share one, or \
+                           both have none: give rotated secrets a kid, `kid:secret`)",
             });
         }
         let keys = match jwks_url {

@@ -186,12 +186,12 @@ impl VerifyingKey {
             }
     }
 
-    /// Whether `self` and `other` share a `kid` and an algorithm, so that a token could not
-    /// tell them apart.
+    /// Whether `self` and `other` share a `kid` (or both have none) and an algorithm, so that
+    /// a token could not tell them apart. Two kid-less secrets, say `old,new` without kids,
+    /// would make every HS256 token ambiguous: that is refused at start-up rather than at
+    /// every request.
     fn collides_with(&self, other: &VerifyingKey) -> bool {
-        self.kid.is_some()
-            && self.kid == other.kid
-            && !self.algorithms.intersect(other.algorithms).is_empty()
+        self.kid == other.kid && !self.algorithms.intersect(other.algorithms).is_empty()
     }
 }
 

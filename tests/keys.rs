@@ -311,6 +311,46 @@ fn two_keys_with_the_same_kid_and_algorithm_are_a_config_error() {
     );
 }
 
+/// `APPROOV_BASE64_SECRET=old,new` without kids would make every HS256 token ambiguous
+/// (`no_matching_key` on every request): it is refused at start-up instead.
+#[test]
+fn two_secrets_without_kid_are_a_config_error_naming_kid() {
+    let lookup = |name: &str| match name {
+        "APPROOV_BASE64_SECRET" => Some(Ok(format!(
+            "{},{}",
+            STANDARD.encode(b"first-secret-first-secret-first!"),
+            STANDARD.encode(b"other-secret-other-secret-other!")
+        ))),
+        _ => None,
+    };
+    let error = tower_approov::ApproovConfigBuilder::from_env_with(lookup)
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ConfigError::Invalid {
+                variable: "kid",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("kid:secret"), "{error}");
+}
+
+#[test]
+fn a_kid_less_secret_and_a_kid_less_public_key_live_together() {
+    let config = builder()
+        .with_secret(b"first-secret-first-secret-first!", None)
+        .unwrap()
+        .with_public_key_pem(key_for(Algorithm::RS256).public_pem.as_bytes(), None)
+        .unwrap()
+        .build();
+    assert!(config.is_ok(), "{:?}", config.err());
+}
+
 // --- migration and rotation -----------------------------------------------------------------
 
 const OLD: &[u8] = b"the-old-account-secret-64-bytes-long-or-at-least-32-bytes-long!!";
