@@ -62,6 +62,9 @@ enum Server {
     Jwks,
 }
 
+/// The user info in [`Server::Jwks`]'s URL.
+const JWKS_USERINFO: &str = "jwks-user:jwks-password-Hx72Pd";
+
 /// The body limit of [`Server::Signed`].
 const BODY_LIMIT: usize = 64;
 
@@ -419,6 +422,8 @@ fn signed_cases(addr: SocketAddr) -> (Vec<Case>, Vec<String>) {
         "AAAA-not-a-key-Wq81Zr".to_owned(),
         "body-secret-Vn38Lq2".to_owned(),
         big,
+        JWKS_USERINFO.to_owned(),
+        "jwks-password-Hx72Pd".to_owned(),
         // Any signature base written out has this line.
         "\"@signature-params\"".to_owned(),
     ]);
@@ -478,7 +483,8 @@ fn config(server: Server) -> ApproovConfig {
                 .unwrap()
                 .local_addr()
                 .unwrap();
-            b.with_jwks_url(&format!("http://{addr}/jwks.json"))
+            // With credentials in the URL: they must not reach the logs either.
+            b.with_jwks_url(&format!("http://{JWKS_USERINFO}@{addr}/jwks.json"))
         }
     };
     b.build().unwrap()
@@ -587,7 +593,12 @@ async fn no_rejection_path_logs_a_token_secret_signature_or_binding_value() {
     for value in &forbidden {
         assert!(
             !logs.contains(value.as_str()),
-            "the logs contain a secret value: {value:?}"
+            "the logs contain a secret value: {value:?}\n{}",
+            logs.lines()
+                .filter(|l| l.contains(value.as_str()))
+                .take(3)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
     // Every kind is produced here: a kind added later without a case fails this.
