@@ -973,3 +973,25 @@ async fn a_non_utf8_signature_header_is_malformed() {
     let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
     assert_rejected(response, ApproovErrorKind::SignatureMalformed).await;
 }
+
+// ---- a fixed installation key --------------------------------------------------------------
+
+#[tokio::test]
+async fn an_installation_key_loaded_from_pkcs8_keeps_its_ipk_and_signs_requests_that_pass() {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        &aws_lc_rs::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    let key = InstallationKey::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let again = InstallationKey::from_pkcs8(pkcs8.as_ref()).unwrap();
+    assert_eq!(key.ipk().unwrap(), again.ipk().unwrap());
+    assert!(InstallationKey::from_pkcs8(b"not a key").is_err());
+
+    let mut request = get_request(&token(&again));
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(kind(&response), None);
+}

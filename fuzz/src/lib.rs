@@ -337,3 +337,329 @@ pub fn signature_seeds() -> Vec<Vec<u8>> {
     .map(String::into_bytes)
     .collect()
 }
+
+/// The `signature_headers` target: the whole layer with message signing required.
+///
+/// Input: `method \n path-and-query \n Signature-Input \n Signature \n Content-Digest \n body`
+/// (the body is the rest, newlines included). An empty header part leaves that header out.
+/// Every request carries [`signing::token`], a valid token whose `ipk` is the fuzz key's.
+pub mod signing {
+    use std::convert::Infallible;
+    use std::sync::OnceLock;
+
+    use base64::Engine as _;
+    use base64::alphabet::STANDARD;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use bytes::Bytes;
+    use http::{HeaderValue, Method, Request, Response, Uri};
+    use http_body_util::{BodyExt as _, Full};
+    use jsonwebtoken::{Algorithm, DecodingKey};
+    use sfv::{BareItem, Dictionary, ListEntry, Parser};
+    use tower::ServiceExt as _;
+    use tower_approov::test_util::{InstallationKey, RequestSigner};
+    use tower_approov::{
+        ApproovBody, ApproovConfig, ApproovError, ApproovErrorKind, ApproovLayer, MessageSigning,
+        SigningConfig,
+    };
+    use tower_layer::Layer as _;
+
+    use super::{ES256_PRIVATE_PEM, ES256_PUBLIC_PEM, FAR_EXP, SECRET};
+
+    /// The public origin the layer rebuilds `@target-uri` from.
+    pub const ORIGIN: &str = "https://api.example.com";
+    /// The `created` of every seed signature (2025-11-28), with no `expires`: the layer is
+    /// configured without a maximum age, so the seeds stay valid in later runs.
+    pub const CREATED: i64 = 1_764_300_000;
+
+    /// Standard base64, padding optional, as the layer reads Android's string signatures.
+    const BASE64: GeneralPurpose = GeneralPurpose::new(
+        &STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+
+    fn pem_der(pem: &[u8]) -> Vec<u8> {
+        let text: String = std::str::from_utf8(pem)
+            .expect("pem")
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .expect("pem base64")
+    }
+
+    /// The installation key: the fuzz-only P-256 key, so seeds and runs agree.
+    pub fn key() -> &'static InstallationKey {
+        static KEY: OnceLock<InstallationKey> = OnceLock::new();
+        KEY.get_or_init(|| InstallationKey::from_pkcs8(&pem_der(ES256_PRIVATE_PEM)).expect("key"))
+    }
+
+    /// A valid HS256 token whose `ipk` is [`key`]'s public half.
+    pub fn token() -> &'static str {
+        static TOKEN: OnceLock<String> = OnceLock::new();
+        TOKEN.get_or_init(|| {
+            let _ = super::services();
+            let claims = serde_json::json!({
+                "exp": FAR_EXP,
+                "did": "ExampleDeviceID0123456789==",
+                "ipk": key().ipk().expect("ipk"),
+            });
+            super::hs(&claims, None)
+        })
+    }
+
+    type Inner = tower::util::BoxCloneSyncService<
+        Request<ApproovBody<Full<Bytes>>>,
+        Response<Full<Bytes>>,
+        Infallible,
+    >;
+
+    fn service() -> &'static tower_approov::ApproovService<Inner, tower_approov::JsonRejection> {
+        static SERVICE: OnceLock<
+            tower_approov::ApproovService<Inner, tower_approov::JsonRejection>,
+        > = OnceLock::new();
+        SERVICE.get_or_init(|| {
+            let signing = SigningConfig::new(MessageSigning::Require)
+                .with_public_origin(ORIGIN)
+                .expect("origin")
+                .with_max_age(None)
+                .with_max_body_bytes(4096);
+            let config = ApproovConfig::builder()
+                .with_secret(SECRET, None)
+                .expect("secret")
+                .with_signing_config(signing)
+                .build()
+                .expect("config");
+            // The handler reads the whole body, as a real one would.
+            let inner = tower::service_fn(|req: Request<ApproovBody<Full<Bytes>>>| async move {
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .unwrap_or_default();
+                Ok::<_, Infallible>(Response::new(Full::new(body)))
+            });
+            ApproovLayer::new(config).layer(Inner::new(inner))
+        })
+    }
+
+    fn runtime() -> &'static tokio::runtime::Runtime {
+        static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+        RUNTIME.get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime")
+        })
+    }
+
+    /// A request as the fuzz input describes it.
+    #[derive(Debug, Clone)]
+    pub struct Input {
+        /// The method.
+        pub method: Method,
+        /// The request target (origin form, or whatever `Uri` parses).
+        pub uri: Uri,
+        /// `Signature-Input`, `Signature`, `Content-Digest` (`None`: absent).
+        pub headers: [Option<HeaderValue>; 3],
+        /// The body.
+        pub body: Vec<u8>,
+    }
+
+    const NAMES: [&str; 3] = ["signature-input", "signature", "content-digest"];
+
+    /// Decodes a fuzz input; `None` when a part is not a valid method, URI or header value (a
+    /// server would never pass such a request on).
+    pub fn decode(data: &[u8]) -> Option<Input> {
+        let mut parts = data.splitn(6, |b| *b == b'\n');
+        let mut next = || parts.next().unwrap_or_default();
+        let method = Method::from_bytes(next()).ok()?;
+        let uri = Uri::try_from(next()).ok()?;
+        let mut headers: [Option<HeaderValue>; 3] = Default::default();
+        for header in &mut headers {
+            let value = next();
+            if !value.is_empty() {
+                *header = Some(HeaderValue::from_bytes(value).ok()?);
+            }
+        }
+        let body = next().to_vec();
+        Some(Input {
+            method,
+            uri,
+            headers,
+            body,
+        })
+    }
+
+    /// The fuzz input for a request.
+    pub fn encode(input: &Input) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(input.method.as_str().as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(input.uri.to_string().as_bytes());
+        for header in &input.headers {
+            out.push(b'\n');
+            out.extend_from_slice(header.as_ref().map_or(&b""[..], HeaderValue::as_bytes));
+        }
+        out.push(b'\n');
+        out.extend_from_slice(&input.body);
+        out
+    }
+
+    /// Sends the request through the layer: `Ok` if it reached the handler.
+    pub fn run(input: &Input) -> Result<(), ApproovErrorKind> {
+        let mut request = Request::builder()
+            .method(input.method.clone())
+            .uri(input.uri.clone())
+            .header("approov-token", token());
+        for (name, value) in NAMES.iter().zip(&input.headers) {
+            if let Some(value) = value {
+                request = request.header(*name, value);
+            }
+        }
+        let request = request
+            .body(Full::new(Bytes::from(input.body.clone())))
+            .expect("request");
+        let response = runtime()
+            .block_on(service().clone().oneshot(request))
+            .expect("infallible");
+        match response.extensions().get::<ApproovError>() {
+            Some(error) => Err(error.kind()),
+            None => Ok(()),
+        }
+    }
+
+    /// A correctly signed request: the message (method, target, covered headers, body) and
+    /// its signature base written out independently of the layer.
+    #[derive(Debug, Clone)]
+    pub struct SignedSeed {
+        /// A file-name-friendly name.
+        pub name: &'static str,
+        /// The request.
+        pub input: Input,
+        /// The signature base, written out by hand here.
+        pub base: Vec<u8>,
+        /// Whether `content-digest` is covered (so the body is signed).
+        pub covers_digest: bool,
+    }
+
+    /// The valid seeds: GET and POST, signed as iOS and as Android sign, fresh signatures.
+    pub fn signed_seeds() -> Vec<SignedSeed> {
+        let shapes: [(&'static str, Method, &str, &[u8], bool); 4] = [
+            ("get_ios", Method::GET, "/v1/orders?page=2", b"", false),
+            ("get_android", Method::GET, "/", b"", true),
+            (
+                "post_ios",
+                Method::POST,
+                "/v1/orders",
+                br#"{"item":42,"note":"fuzz"}"#,
+                false,
+            ),
+            (
+                "put_android",
+                Method::PUT,
+                "/v1/orders/7?x=%20y",
+                b"line one\nline two",
+                true,
+            ),
+        ];
+        shapes
+            .into_iter()
+            .map(|(name, method, target, body, android)| {
+                let mut request = Request::builder()
+                    .method(method.clone())
+                    .uri(format!("{ORIGIN}{target}"))
+                    .header("approov-token", token())
+                    .body(body.to_vec())
+                    .expect("request");
+                let signer = RequestSigner::new(key())
+                    .with_created(CREATED)
+                    .with_expires_in(None);
+                let signer = if android { signer.android() } else { signer.ios() };
+                signer.sign(&mut request).expect("sign");
+                let header = |n: &str| request.headers().get(n).cloned();
+                let input = Input {
+                    method: method.clone(),
+                    uri: Uri::try_from(target).expect("uri"),
+                    headers: NAMES.map(header),
+                    body: body.to_vec(),
+                };
+                let covers_digest = !body.is_empty();
+                let params = input.headers[0]
+                    .as_ref()
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("install="))
+                    .expect("signature-input")
+                    .to_owned();
+                let mut base = format!(
+                    "\"@method\": {method}\n\"@target-uri\": {ORIGIN}{target}\n\"approov-token\": {}\n",
+                    token()
+                );
+                if covers_digest {
+                    let digest = input.headers[2].as_ref().expect("digest").to_str().expect("digest");
+                    base.push_str(&format!("\"content-digest\": {digest}\n"));
+                }
+                base.push_str(&format!("\"@signature-params\": {params}"));
+                SignedSeed {
+                    name,
+                    input,
+                    base: base.into_bytes(),
+                    covers_digest,
+                }
+            })
+            .collect()
+    }
+
+    fn install(value: Option<&HeaderValue>) -> Option<ListEntry> {
+        let dict: Dictionary = Parser::new(value?.as_bytes()).parse().ok()?;
+        dict.get("install").cloned()
+    }
+
+    fn target(uri: &Uri) -> String {
+        let path = match uri.path() {
+            "" => "/",
+            p => p,
+        };
+        match uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_owned(),
+        }
+    }
+
+    /// The oracle: panics unless an accepted request is one of the seeds' messages (same
+    /// method, target, `install` signature input, and, when covered, `Content-Digest` and
+    /// body) and its `install` signature verifies over that seed's base, written out by hand.
+    pub fn assert_acceptable(input: &Input, seeds: &[SignedSeed]) {
+        let signature_input = install(input.headers[0].as_ref());
+        let seed = seeds
+            .iter()
+            .find(|s| {
+                s.input.method == input.method
+                    && target(&s.input.uri) == target(&input.uri)
+                    && install(s.input.headers[0].as_ref()) == signature_input
+                    && (!s.covers_digest
+                        || (s.input.body == input.body
+                            && s.input.headers[2]
+                                .as_ref()
+                                .map(|v| v.as_bytes().trim_ascii())
+                                == input.headers[2].as_ref().map(|v| v.as_bytes().trim_ascii())))
+            })
+            .unwrap_or_else(|| panic!("accepted a message no seed signed: {input:?}"));
+        let signature = match install(input.headers[1].as_ref()) {
+            Some(ListEntry::Item(item)) => match item.bare_item {
+                BareItem::ByteSequence(bytes) => bytes,
+                BareItem::String(s) => BASE64.decode(s.as_str()).expect("accepted bad base64"),
+                other => panic!("accepted a signature {other:?}"),
+            },
+            other => panic!("accepted without an install signature: {other:?}"),
+        };
+        let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature);
+        let key = DecodingKey::from_ec_pem(ES256_PUBLIC_PEM).expect("public key");
+        assert!(
+            jsonwebtoken::crypto::verify(&signature, &seed.base, &key, Algorithm::ES256)
+                .unwrap_or(false),
+            "accepted a signature that does not verify over seed {}'s base",
+            seed.name
+        );
+    }
+}

@@ -314,9 +314,12 @@ impl Refresher {
         }
     }
 
+    /// The URL's host and port, for logs: never its user info (`user:password@`), path or
+    /// query, any of which may hold a credential.
     fn host(&self) -> &str {
         self.options.url.split_once("://").map_or("", |(_, rest)| {
-            rest.split(['/', '?', '#']).next().unwrap_or("")
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            authority.rsplit('@').next().unwrap_or("")
         })
     }
 

@@ -35,6 +35,18 @@ impl InstallationKey {
             .map_err(|_| SignerError::KeyGeneration)
     }
 
+    /// The key in this PKCS#8 DER document (a P-256 private key, `BEGIN PRIVATE KEY` in PEM),
+    /// for tests and fuzzing that need the same installation key in every run.
+    ///
+    /// # Errors
+    ///
+    /// [`SignerError::KeyGeneration`] if the document is not a P-256 PKCS#8 private key.
+    pub fn from_pkcs8(der: &[u8]) -> Result<Self, SignerError> {
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            .map(Self)
+            .map_err(|_| SignerError::KeyGeneration)
+    }
+
     /// The value for the token's `ipk` claim: standard base64 of the DER SubjectPublicKeyInfo.
     ///
     /// # Errors
@@ -345,7 +357,7 @@ fn component_value(
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SignerError {
-    /// When the key could not be generated or its public half encoded.
+    /// When the key could not be generated or loaded, or its public half encoded.
     KeyGeneration,
     /// When ECDSA signing failed.
     Signing,
@@ -367,7 +379,9 @@ impl From<InvalidHeaderValue> for SignerError {
 impl fmt::Display for SignerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::KeyGeneration => f.write_str("the installation key could not be generated"),
+            Self::KeyGeneration => {
+                f.write_str("the installation key could not be generated or loaded")
+            }
             Self::Signing => f.write_str("signing failed"),
             Self::NoAuthority => f.write_str(
                 "the request has neither an absolute URI nor a Host header: @target-uri needs one",

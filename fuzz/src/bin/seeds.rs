@@ -1,8 +1,8 @@
 //! Writes the seed corpora: `cargo run --release --bin seeds` (from `fuzz/`).
 //!
 //! `corpus/check/`: every seed token under every configuration, with its binding headers.
-//! `corpus/signature_headers/`: `Signature-Input`, `Signature` and `Content-Digest` values in
-//! the shapes Approov's iOS and Android SDKs send.
+//! `corpus/signature_headers/`: requests signed as Approov's iOS and Android SDKs sign, and
+//! hand-written `Signature-Input`, `Signature` and `Content-Digest` shapes.
 
 use std::fs;
 use std::path::Path;
@@ -21,8 +21,41 @@ fn main() -> std::io::Result<()> {
     }
     let sig = dir.join("signature_headers");
     fs::create_dir_all(&sig)?;
-    for (i, input) in fuzz_support::signature_seeds().iter().enumerate() {
-        fs::write(sig.join(format!("sig-{i}")), input)?;
+    // Correctly signed requests (iOS and Android shapes), then the same requests with the
+    // hand-written header shapes of `signature_seeds` in place of their three headers.
+    let signed = fuzz_support::signing::signed_seeds();
+    for seed in &signed {
+        // Each valid seed really passes the layer and the target's oracle, and reads back the
+        // same from its file; one changed signature byte is refused.
+        let input = fuzz_support::signing::encode(&seed.input);
+        let decoded = fuzz_support::signing::decode(&input).expect("seed decodes");
+        assert_eq!(
+            fuzz_support::signing::run(&decoded),
+            Ok(()),
+            "seed {}",
+            seed.name
+        );
+        fuzz_support::signing::assert_acceptable(&decoded, &signed);
+        let mut tampered = decoded.clone();
+        let signature = tampered.headers[1].as_ref().expect("signature").as_bytes();
+        let mut changed = signature.to_vec();
+        changed[12] = if changed[12] == b'A' { b'B' } else { b'A' };
+        tampered.headers[1] = Some(http::HeaderValue::from_bytes(&changed).expect("value"));
+        assert!(
+            fuzz_support::signing::run(&tampered).is_err(),
+            "seed {}",
+            seed.name
+        );
+        fs::write(sig.join(seed.name), input)?;
+        n += 1;
+    }
+    for (i, headers) in fuzz_support::signature_seeds().iter().enumerate() {
+        let request = &signed[i % signed.len()].input;
+        let mut input = format!("{}\n{}\n", request.method, request.uri).into_bytes();
+        input.extend_from_slice(headers);
+        input.push(b'\n');
+        input.extend_from_slice(&request.body);
+        fs::write(sig.join(format!("shape-{i}")), input)?;
         n += 1;
     }
     println!("wrote {n} seeds under {}", dir.display());
