@@ -289,6 +289,10 @@ impl FetchError {
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // These two can quote the URL, and a URL may carry credentials: reason only.
+            Self::Transport(ureq::Error::BadUri(_) | ureq::Error::Http(_)) => {
+                f.write_str(self.reason())
+            }
             Self::Transport(e) => write!(f, "{}: {e}", self.reason()),
             Self::Status(status) => write!(f, "{}: {status}", self.reason()),
             _ => f.write_str(self.reason()),
