@@ -89,6 +89,7 @@ pub(crate) struct Shared {
     pub(crate) token_header: HeaderName,
     pub(crate) token_prefix: Option<Box<str>>,
     pub(crate) max_token_length: usize,
+    pub(crate) strip_token_header: bool,
     pub(crate) binding: Option<Binding>,
     /// Kept apart from `binding` so that binding switched on later, per route, honours it.
     pub(crate) allow_missing_pay: bool,
@@ -120,6 +121,7 @@ impl fmt::Debug for ApproovConfig {
             .field("mode", &s.mode.get())
             .field("token_cache_size", &s.cache_size)
             .field("max_token_length", &s.max_token_length)
+            .field("strip_token_header", &s.strip_token_header)
             .field("message_signing", &s.signing)
             .finish()
     }
@@ -204,6 +206,7 @@ pub struct ApproovConfigBuilder {
     mode: Mode,
     token_cache_size: usize,
     max_token_length: usize,
+    strip_token_header: bool,
     signing: SigningConfig,
     #[cfg(feature = "jwks-url")]
     jwks_url: Option<crate::keys::remote::RemoteOptions>,
@@ -223,6 +226,7 @@ impl Default for ApproovConfigBuilder {
             mode: Mode::Enforce,
             token_cache_size: DEFAULT_TOKEN_CACHE_SIZE,
             max_token_length: DEFAULT_MAX_TOKEN_LENGTH,
+            strip_token_header: false,
             signing: SigningConfig::default(),
             #[cfg(feature = "jwks-url")]
             jwks_url: None,
@@ -477,6 +481,14 @@ impl ApproovConfigBuilder {
         self
     }
 
+    /// Removes the token header from a request that passed, before the inner service sees it,
+    /// as some API gateways do before proxying upstream: the verified claims travel in the
+    /// request extensions instead. Defaults to `false`: the header is passed on unchanged.
+    pub fn with_strip_token_header(mut self, strip: bool) -> Self {
+        self.strip_token_header = strip;
+        self
+    }
+
     /// Checks Approov installation message signatures (RFC 9421) in this mode, keeping the
     /// other signing settings. Defaults to [`MessageSigning::Off`].
     pub fn with_message_signing(mut self, mode: MessageSigning) -> Self {
@@ -543,6 +555,7 @@ impl ApproovConfigBuilder {
                 token_header: self.token_header,
                 token_prefix: self.token_prefix.map(String::into_boxed_str),
                 max_token_length: self.max_token_length,
+                strip_token_header: self.strip_token_header,
                 binding: Binding::new(self.binding_headers, self.allow_missing_pay),
                 allow_missing_pay: self.allow_missing_pay,
                 mode: ModeHandle::new(self.mode),
@@ -696,6 +709,9 @@ impl ApproovConfigBuilder {
         }
         if let Some(v) = var("APPROOV_TOKEN_CACHE_SIZE")? {
             b.token_cache_size = parse_usize(&v, "APPROOV_TOKEN_CACHE_SIZE")?;
+        }
+        if let Some(v) = var("APPROOV_STRIP_TOKEN_HEADER")? {
+            b.strip_token_header = parse_bool(&v, "APPROOV_STRIP_TOKEN_HEADER")?;
         }
         if let Some(v) = var("APPROOV_MAX_TOKEN_LENGTH")? {
             b.max_token_length = parse_usize(&v, "APPROOV_MAX_TOKEN_LENGTH")?;

@@ -243,7 +243,12 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let shared = &self.config.shared;
         let observation = Observation::start();
-        match check_request(shared, &req) {
+        let checked = check_request(shared, &req);
+        if checked.is_ok() && shared.strip_token_header {
+            // Checked, signature included: the handler gets the claims, not the token.
+            req.headers_mut().remove(&shared.token_header);
+        }
+        match checked {
             Ok((claims, None)) => {
                 observation.finish(Mode::Enforce, Ok(()));
                 let mut req = req.map(ApproovBody::new);

@@ -225,7 +225,7 @@ fn debug_of_the_config_shows_the_settings_and_not_the_secret() {
         "ApproovConfig { keys: 1, token_header: \"approov-token\", token_prefix: None, \
          leeway: 0ns, issuers: None, audiences: None, binding_headers: None, \
          allow_missing_pay: false, mode: Enforce, token_cache_size: 10000, \
-         max_token_length: 8192, message_signing: None }"
+         max_token_length: 8192, strip_token_header: false, message_signing: None }"
     );
 }
 
@@ -242,7 +242,7 @@ fn debug_of_the_layer_shows_the_settings_and_not_the_secret() {
         "ApproovLayer { config: ApproovConfig { keys: 1, token_header: \"approov-token\", \
          token_prefix: Some(\"Bearer\"), leeway: 0ns, issuers: None, audiences: None, \
          binding_headers: Some([\"authorization\"]), allow_missing_pay: false, mode: Enforce, \
-         token_cache_size: 10000, max_token_length: 8192, message_signing: None }, \
+         token_cache_size: 10000, max_token_length: 8192, strip_token_header: false, message_signing: None }, \
          rejection: \"tower_approov::response::JsonRejection\" }"
     );
 }
@@ -258,7 +258,7 @@ fn debug_of_the_service_shows_the_settings_and_not_the_secret() {
         "ApproovService { inner: Inner, config: ApproovConfig { keys: 1, \
          token_header: \"approov-token\", token_prefix: None, leeway: 0ns, issuers: None, \
          audiences: None, binding_headers: None, allow_missing_pay: false, mode: Enforce, \
-         token_cache_size: 10000, max_token_length: 8192, message_signing: None }, .. }"
+         token_cache_size: 10000, max_token_length: 8192, strip_token_header: false, message_signing: None }, .. }"
     );
 }
 
@@ -287,4 +287,67 @@ fn debug_output_never_contains_the_secret_in_any_encoding() {
         // Not even a fragment of the raw secret.
         assert!(!text.contains("tower-approov-test-secret"), "{text}");
     }
+}
+
+/// Answers with the `approov-token` header the handler received, or `absent`.
+fn token_echo() -> Router {
+    async fn echo(headers: http::HeaderMap) -> String {
+        headers
+            .get("approov-token")
+            .map_or("absent".to_owned(), |v| v.to_str().unwrap().to_owned())
+    }
+    Router::new().route("/", get(echo))
+}
+
+#[tokio::test]
+async fn by_default_the_handler_receives_the_token_header_unchanged() {
+    let token = valid_token();
+    let out = send(
+        token_echo().layer(layer()),
+        request("/", &[("approov-token", token.as_bytes())]),
+    )
+    .await;
+    assert_eq!(
+        (out.status, out.body.as_str()),
+        (StatusCode::OK, token.as_str())
+    );
+}
+
+#[tokio::test]
+async fn with_strip_token_header_the_handler_does_not_see_the_token() {
+    let layer = layer_from(builder().with_strip_token_header(true));
+    let token = valid_token();
+    let out = send(
+        token_echo().layer(layer),
+        request("/", &[("approov-token", token.as_bytes())]),
+    )
+    .await;
+    assert_eq!((out.status, out.body.as_str()), (StatusCode::OK, "absent"));
+}
+
+#[tokio::test]
+async fn with_strip_token_header_a_failed_token_is_still_rejected_with_its_reason() {
+    let layer = layer_from(builder().with_strip_token_header(true));
+    let out = send(
+        token_echo().layer(layer),
+        request("/", &[("approov-token", b"not.a.token")]),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(out.kind, Some(Kind::MalformedToken));
+}
+
+#[test]
+fn approov_strip_token_header_is_read_from_the_environment() {
+    let secret = secret_base64();
+    let lookup = |name: &str| match name {
+        "APPROOV_BASE64_SECRET" => Some(Ok(secret.clone())),
+        "APPROOV_STRIP_TOKEN_HEADER" => Some(Ok("yes".to_owned())),
+        _ => None,
+    };
+    let config = tower_approov::ApproovConfigBuilder::from_env_with(lookup)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert!(format!("{config:?}").contains("strip_token_header: true"));
 }
