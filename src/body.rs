@@ -46,7 +46,6 @@ impl<B> ApproovBody<B> {
     }
 
     /// A body already read into memory, with its trailers if it had any.
-    #[allow(dead_code)]
     pub(crate) fn buffered(data: Bytes, trailers: Option<HeaderMap>) -> Self {
         Self {
             kind: Kind::Buffered {
