@@ -1,5 +1,6 @@
 //! [`ApproovBody`]: the request body handed to the inner service.
 
+use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -15,7 +16,9 @@ pin_project! {
     ///
     /// axum routes and tonic servers accept any body, so this is invisible there. A plain hyper
     /// `service_fn` takes `Request<ApproovBody<Incoming>>` (or is generic over the body).
-    #[derive(Debug)]
+    ///
+    /// Its `Debug` output never shows the body's bytes (they may hold credentials or personal
+    /// data): a buffered body prints only its length.
     pub struct ApproovBody<B> {
         #[pin]
         kind: Kind<B>,
@@ -24,7 +27,6 @@ pin_project! {
 
 pin_project! {
     #[project = KindProj]
-    #[derive(Debug)]
     enum Kind<B> {
         Streaming {
             #[pin]
@@ -34,6 +36,20 @@ pin_project! {
             data: Option<Bytes>,
             trailers: Option<HeaderMap>,
         },
+    }
+}
+
+impl<B> fmt::Debug for ApproovBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            // The inner body's own Debug could print bytes too: not called.
+            Kind::Streaming { .. } => f.write_str("ApproovBody::Streaming"),
+            Kind::Buffered { data, trailers } => f
+                .debug_struct("ApproovBody::Buffered")
+                .field("len", &data.as_ref().map_or(0, Bytes::len))
+                .field("trailers", &trailers.as_ref().map_or(0, HeaderMap::len))
+                .finish(),
+        }
     }
 }
 

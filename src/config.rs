@@ -21,6 +21,10 @@ pub const DEFAULT_TOKEN_HEADER: &str = "approov-token";
 pub const DEFAULT_TOKEN_CACHE_SIZE: usize = 10_000;
 /// The longest token header value accepted unless configured otherwise.
 pub const DEFAULT_MAX_TOKEN_LENGTH: usize = 8 * 1024;
+/// The largest leeway on `exp`/`nbf`, and the largest message signature clock skew, accepted:
+/// one hour. More is a configuration mistake (minutes where seconds were meant, or a number
+/// out of range) that would quietly accept expired tokens.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(60 * 60);
 
 /// Whether failed checks are enforced or only reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,7 +109,11 @@ impl fmt::Debug for ApproovConfig {
             .field("keys", &s.verifier.keys.load().len())
             .field("token_header", &s.token_header.as_str())
             .field("token_prefix", &s.token_prefix)
-            .field("leeway", &Duration::from_secs_f64(s.verifier.leeway))
+            // Bounded by `build`; `try_` so that Debug can never panic whatever the value.
+            .field(
+                "leeway",
+                &Duration::try_from_secs_f64(s.verifier.leeway).unwrap_or(Duration::MAX),
+            )
             .field("issuers", &s.verifier.issuers)
             .field("audiences", &s.verifier.audiences)
             .field(
@@ -343,7 +351,8 @@ impl ApproovConfigBuilder {
 
     /// How often the JWKS URL is fetched again when the response has no `Cache-Control:
     /// max-age`. Defaults to [`DEFAULT_JWKS_REFRESH_INTERVAL`](crate::DEFAULT_JWKS_REFRESH_INTERVAL),
-    /// 10 minutes.
+    /// 10 minutes. Zero is a [`ConfigError`] from [`build`](Self::build): it would fetch in a
+    /// tight loop.
     #[cfg(feature = "jwks-url")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
     pub fn with_jwks_refresh_interval(mut self, interval: Duration) -> Self {
@@ -355,7 +364,8 @@ impl ApproovConfigBuilder {
     /// also the wait before retrying a failed fetch and the floor of a `Cache-Control: max-age`.
     /// Defaults to [`DEFAULT_JWKS_MIN_REFRESH_INTERVAL`](crate::DEFAULT_JWKS_MIN_REFRESH_INTERVAL),
     /// 30 seconds, so that a flood of tokens with made-up `kid`s cannot turn into a flood of
-    /// fetches.
+    /// fetches. Zero is a [`ConfigError`] from [`build`](Self::build): it would remove that
+    /// limit.
     #[cfg(feature = "jwks-url")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
     pub fn with_jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
@@ -382,6 +392,37 @@ impl ApproovConfigBuilder {
         self
     }
 
+    /// Fetches the JWKS URL through this proxy (`http://host:port`, optionally with
+    /// `user:password@`). Defaults to no proxy: proxies named in the environment
+    /// (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`) are never used for the JWKS, since whoever
+    /// runs a proxy can answer the fetch with keys of their own. A loopback JWKS URL never
+    /// goes through a proxy, this one included. The URL is checked by [`build`](Self::build).
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_proxy(mut self, proxy: &str) -> Self {
+        let options = self.jwks_options();
+        options.proxy = Some(proxy.trim().to_owned());
+        options.proxy_variable = "ApproovConfigBuilder::with_jwks_proxy";
+        self
+    }
+
+    /// Trusts the CA certificates of this PEM bundle (a corporate CA, say) for the JWKS URL,
+    /// besides the webpki roots. Defaults to the webpki (Mozilla) roots only.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] unless `pem` holds PEM certificates, and only those.
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_root_certificates(mut self, pem: &[u8]) -> Result<Self, ConfigError> {
+        let roots = crate::keys::remote::parse_root_certificates(
+            pem,
+            "ApproovConfigBuilder::with_jwks_root_certificates",
+        )?;
+        self.jwks_options().extra_roots.extend(roots);
+        Ok(self)
+    }
+
     fn with_key(mut self, key: VerifyingKey) -> Result<Self, ConfigError> {
         self.keys.push(key);
         Ok(self)
@@ -405,7 +446,8 @@ impl ApproovConfigBuilder {
         self
     }
 
-    /// Clock skew allowed on `exp` and `nbf`. Defaults to zero: Approov tokens live for
+    /// Clock skew allowed on `exp` and `nbf`, at most [`MAX_CLOCK_SKEW`] (one hour; more is a
+    /// [`ConfigError`] from [`build`](Self::build)). Defaults to zero: Approov tokens live for
     /// minutes and Approov asks servers to keep their clock synced with NTP instead. (The
     /// `jsonwebtoken` crate's default of 60 s is deliberately not inherited.)
     pub fn with_leeway(mut self, leeway: Duration) -> Self {
@@ -441,16 +483,23 @@ impl ApproovConfigBuilder {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Invalid`] if a name is not a valid header name.
+    /// [`ConfigError::Invalid`] if a name is not a valid header name, [`ConfigError::Empty`] if
+    /// a name is empty or `headers` is: an empty list is a mistake, not a way to turn binding
+    /// off (leave this unset for that).
     pub fn with_token_binding<I, T>(mut self, headers: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
-        self.binding_headers = headers
+        const SETTING: &str = "ApproovConfigBuilder::with_token_binding";
+        let headers: Vec<HeaderName> = headers
             .into_iter()
-            .map(|h| parse_header_name(h.as_ref(), BUILDER))
+            .map(|h| parse_header_name(h.as_ref(), SETTING))
             .collect::<Result<_, _>>()?;
+        if headers.is_empty() {
+            return Err(ConfigError::Empty { variable: SETTING });
+        }
+        self.binding_headers = headers;
         Ok(self)
     }
 
@@ -520,9 +569,38 @@ impl ApproovConfigBuilder {
     /// # Errors
     ///
     /// [`ConfigError::NoKeySource`] when no key was given; [`ConfigError::NoCryptoProvider`]
-    /// when the crate was built without a crypto backend.
+    /// when the crate was built without a crypto backend; [`ConfigError::Invalid`] for a
+    /// leeway or signature clock skew over [`MAX_CLOCK_SKEW`], or a JWKS refresh interval or
+    /// minimum refresh interval of zero.
     pub fn build(self) -> Result<ApproovConfig, ConfigError> {
         ensure_crypto_provider()?;
+        if self.leeway > MAX_CLOCK_SKEW {
+            return Err(ConfigError::Invalid {
+                variable: "ApproovConfigBuilder::with_leeway",
+                expected: "a leeway of at most one hour (a few seconds, if any)",
+            });
+        }
+        if self.signing.clock_skew > MAX_CLOCK_SKEW {
+            return Err(ConfigError::Invalid {
+                variable: "SigningConfig::with_clock_skew",
+                expected: "a clock skew of at most one hour",
+            });
+        }
+        #[cfg(feature = "jwks-url")]
+        if let Some(options) = &self.jwks_url {
+            if options.refresh_interval.is_zero() {
+                return Err(ConfigError::Invalid {
+                    variable: "ApproovConfigBuilder::with_jwks_refresh_interval",
+                    expected: "a non-zero interval (zero would fetch in a tight loop)",
+                });
+            }
+            if options.min_refresh_interval.is_zero() {
+                return Err(ConfigError::Invalid {
+                    variable: "ApproovConfigBuilder::with_jwks_min_refresh_interval",
+                    expected: "a non-zero interval (zero removes the limit on early fetches)",
+                });
+            }
+        }
         #[cfg(feature = "jwks-url")]
         let jwks_url = self.jwks_url.filter(|o| !o.url.is_empty());
         #[cfg(not(feature = "jwks-url"))]
@@ -573,9 +651,7 @@ impl ApproovConfigBuilder {
     ///
     /// A [`ConfigError`] naming the first variable that is unusable.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut file: HashMap<String, String> = dotenvy::dotenv_iter()
-            .map(|iter| iter.filter_map(Result::ok).collect())
-            .unwrap_or_default();
+        let mut file = read_env_file()?;
         let builder = Self::from_env_with(|name| match std::env::var(name) {
             Ok(value) => Some(Ok(value)),
             Err(std::env::VarError::NotPresent) => file.get(name).cloned().map(Ok),
@@ -666,6 +742,28 @@ impl ApproovConfigBuilder {
                 reason: "this build of tower-approov lacks the `jwks-url` feature",
             });
         }
+        for variable in ["APPROOV_JWKS_PROXY", "APPROOV_JWKS_CA_FILE"] {
+            let Some(v) = var(variable)? else { continue };
+            if v.trim().is_empty() {
+                return Err(ConfigError::Empty { variable });
+            }
+            #[cfg(feature = "jwks-url")]
+            if variable == "APPROOV_JWKS_PROXY" {
+                let options = b.jwks_options();
+                options.proxy = Some(v.trim().to_owned());
+                options.proxy_variable = variable;
+            } else {
+                let pem = std::fs::read(v.trim())
+                    .map_err(|source| ConfigError::Io { variable, source })?;
+                let roots = crate::keys::remote::parse_root_certificates(&pem, variable)?;
+                b.jwks_options().extra_roots.extend(roots);
+            }
+            #[cfg(not(feature = "jwks-url"))]
+            return Err(ConfigError::Jwks {
+                variable,
+                reason: "this build of tower-approov lacks the `jwks-url` feature",
+            });
+        }
         if let Some(v) = var("APPROOV_TOKEN_HEADER")? {
             b.token_header = parse_header_name(&v, "APPROOV_TOKEN_HEADER")?;
         }
@@ -688,6 +786,12 @@ impl ApproovConfigBuilder {
                 expected: "a whole number of seconds, e.g. 0 or 5",
             })?;
             b.leeway = Duration::from_secs(secs);
+            if b.leeway > MAX_CLOCK_SKEW {
+                return Err(ConfigError::Invalid {
+                    variable: "APPROOV_LEEWAY_SECONDS",
+                    expected: "at most 3600 seconds (one hour); keep it at a few seconds, if any",
+                });
+            }
         }
         if let Some(v) = var("APPROOV_ISSUER")? {
             b.issuers = Some(parse_list(&v, "APPROOV_ISSUER")?);
@@ -717,8 +821,56 @@ impl ApproovConfigBuilder {
             b.max_token_length = parse_usize(&v, "APPROOV_MAX_TOKEN_LENGTH")?;
         }
         crate::signing::apply_env(&mut b.signing, &var)?;
+        if b.signing.clock_skew > MAX_CLOCK_SKEW {
+            return Err(ConfigError::Invalid {
+                variable: "APPROOV_SIGNATURE_CLOCK_SKEW_SECONDS",
+                expected: "at most 3600 seconds (one hour)",
+            });
+        }
         Ok(b)
     }
+}
+
+/// The variables of the `.env` file found in the current directory or its nearest ancestor
+/// that has one, as dotenvy finds it; none if there is no such file.
+///
+/// A line that does not parse is an error naming the file and the line, never the text: an
+/// unterminated quote would otherwise swallow every line after it (the binding header, say)
+/// and silently turn those settings off.
+fn read_env_file() -> Result<HashMap<String, String>, ConfigError> {
+    let Some(path) = std::env::current_dir().ok().and_then(|dir| {
+        dir.ancestors()
+            .map(|d| d.join(".env"))
+            .find(|p| p.is_file())
+    }) else {
+        return Ok(HashMap::new());
+    };
+    let unreadable = |line| ConfigError::EnvFile {
+        path: path.clone(),
+        line,
+    };
+    // The file may hold the secret: our copy of its text is wiped when dropped.
+    let text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|_| unreadable(None))?);
+    let mut vars = HashMap::new();
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok((name, value)) => {
+                vars.insert(name, value);
+            }
+            Err(dotenvy::Error::LineParse(mut bad, _)) => {
+                // dotenvy hands back the (logical) line it could not parse: find where it
+                // starts to number it, then wipe it, since it may hold a secret.
+                let line = text
+                    .find(bad.as_str())
+                    .map(|at| text[..at].matches('\n').count() + 1);
+                zeroize::Zeroize::zeroize(&mut bad);
+                return Err(unreadable(line));
+            }
+            Err(_) => return Err(unreadable(None)),
+        }
+    }
+    Ok(vars)
 }
 
 /// The value itself when it starts with `marker` (PEM or JSON text), else the content of the

@@ -84,6 +84,9 @@ pub enum ApproovErrorKind {
     InstallationKeyMalformed,
     /// When the message signature does not verify with the installation key.
     MessageSignatureInvalid,
+    /// When the server's clock reads a time before 1970: no expiry can be judged, so every
+    /// token is refused until the clock is fixed.
+    ClockBeforeEpoch,
 }
 
 impl ApproovErrorKind {
@@ -124,6 +127,7 @@ impl ApproovErrorKind {
         Self::InstallationKeyMissing,
         Self::InstallationKeyMalformed,
         Self::MessageSignatureInvalid,
+        Self::ClockBeforeEpoch,
     ];
 
     /// The stable, machine-readable reason code written to logs and metrics.
@@ -167,6 +171,7 @@ impl ApproovErrorKind {
             Self::InstallationKeyMissing => "ipk_missing",
             Self::InstallationKeyMalformed => "ipk_malformed",
             Self::MessageSignatureInvalid => "message_signature_invalid",
+            Self::ClockBeforeEpoch => "clock_before_epoch",
         }
     }
 
@@ -174,7 +179,7 @@ impl ApproovErrorKind {
     /// server-side problem (logged at `warn`), such as keys that could not be fetched.
     #[must_use]
     pub const fn is_client_fault(self) -> bool {
-        !matches!(self, Self::KeysUnavailable)
+        !matches!(self, Self::KeysUnavailable | Self::ClockBeforeEpoch)
     }
 }
 
@@ -265,6 +270,15 @@ pub enum ConfigError {
     /// When no `jsonwebtoken` crypto provider is available (neither the `aws_lc_rs` nor the
     /// `rust_crypto` feature is on).
     NoCryptoProvider,
+    /// When the `.env` file cannot be read, or a line of it does not parse (an unterminated
+    /// quote, say, which would swallow the lines after it).
+    EnvFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The line that does not parse, counting from 1; `None` when the file cannot be read
+        /// as text at all.
+        line: Option<usize>,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -321,6 +335,20 @@ impl fmt::Display for ConfigError {
             Self::NoCryptoProvider => f.write_str(
                 "no crypto provider: enable the `aws_lc_rs` (default) or `rust_crypto` feature of \
                  tower-approov",
+            ),
+            // The line's text is never shown: it may hold a secret.
+            Self::EnvFile {
+                path,
+                line: Some(line),
+            } => write!(
+                f,
+                "{}: line {line} does not parse (an unterminated quote?): fix it, or remove it",
+                path.display()
+            ),
+            Self::EnvFile { path, line: None } => write!(
+                f,
+                "{} cannot be read as UTF-8 text: fix or remove the file",
+                path.display()
             ),
         }
     }

@@ -5,7 +5,9 @@
 //! of a public key, whatever its header says.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -190,7 +192,7 @@ impl VerifyingKey {
     /// a token could not tell them apart. Two kid-less secrets, say `old,new` without kids,
     /// would make every HS256 token ambiguous: that is refused at start-up rather than at
     /// every request.
-    fn collides_with(&self, other: &VerifyingKey) -> bool {
+    pub(crate) fn collides_with(&self, other: &VerifyingKey) -> bool {
         self.kid == other.kid && !self.algorithms.intersect(other.algorithms).is_empty()
     }
 }
@@ -261,6 +263,11 @@ impl KeySet {
     #[cfg_attr(not(feature = "jwks-url"), allow(dead_code))]
     pub(crate) fn keys(&self) -> &[VerifyingKey] {
         &self.keys
+    }
+
+    #[cfg_attr(not(feature = "jwks-url"), allow(dead_code))]
+    pub(crate) fn into_keys(self) -> Vec<VerifyingKey> {
+        self.keys
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -404,6 +411,48 @@ impl KeyStore {
     }
 }
 
+/// The shortest time between two `warn` events for `keys_unavailable`.
+const KEYS_UNAVAILABLE_WARN_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Logs a `keys_unavailable` failure: at `warn` at most once per
+/// [`KEYS_UNAVAILABLE_WARN_INTERVAL`], with the count of such failures since the last
+/// warning, and at `debug` in between. During a JWKS outage every request fails this way, and
+/// a warning per request would flood the logs (and hide the fetch warnings that say why).
+pub(crate) fn log_keys_unavailable(mode: crate::config::Mode) {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    static LAST_WARN_MS: AtomicU64 = AtomicU64::new(u64::MAX);
+    static SINCE_LAST_WARN: AtomicU64 = AtomicU64::new(0);
+    const NEVER: u64 = u64::MAX;
+
+    let reason = ApproovErrorKind::KeysUnavailable.reason_code();
+    let mode = match mode {
+        crate::config::Mode::Monitor => "monitor",
+        _ => "enforce",
+    };
+    SINCE_LAST_WARN.fetch_add(1, Ordering::AcqRel);
+    let now =
+        u64::try_from(ORIGIN.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(NEVER - 1);
+    let last = LAST_WARN_MS.load(Ordering::Acquire);
+    let interval = KEYS_UNAVAILABLE_WARN_INTERVAL.as_millis() as u64;
+    if (last == NEVER || now.saturating_sub(last) >= interval)
+        && LAST_WARN_MS
+            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    {
+        let count = SINCE_LAST_WARN.swap(0, Ordering::AcqRel);
+        tracing::warn!(
+            reason,
+            mode,
+            count,
+            interval_seconds = KEYS_UNAVAILABLE_WARN_INTERVAL.as_secs(),
+            "Approov check failed: no key could be fetched yet ({count} such failures since the last \
+             warning; at most one warning per interval)"
+        );
+    } else {
+        tracing::debug!(reason, mode, "Approov check failed (warning rate-limited)");
+    }
+}
+
 /// An HS256 secret, before it becomes a [`DecodingKey`]. Wiped from memory on drop.
 pub(crate) struct Secret(Zeroizing<Vec<u8>>);
 
@@ -520,9 +569,15 @@ pub(crate) fn key_from_pem(
         });
     }
     if let Ok(key) = DecodingKey::from_ec_pem(pem) {
-        let algorithms = match key.try_get_as_bytes().map(<[u8]>::len) {
-            Ok(65) => AlgSet::ES256,
-            Ok(97) => AlgSet::ES384,
+        // The curve is read from the key's own OID, not guessed from the point's length:
+        // a secp256k1 point is as long as a P-256 one, and taken for P-256 it would reject
+        // every token instead of being refused here.
+        let algorithms = match (
+            ec_curve_of_pem(text),
+            key.try_get_as_bytes().map(<[u8]>::len),
+        ) {
+            (Some(curve), Ok(65)) if curve == AlgSet::ES256 => curve,
+            (Some(curve), Ok(97)) if curve == AlgSet::ES384 => curve,
             _ => {
                 return Err(ConfigError::Key {
                     variable,
@@ -547,6 +602,49 @@ pub(crate) fn key_from_pem(
         variable,
         reason: "not a PEM public key of a supported type (RSA, EC P-256/P-384, Ed25519)",
     })
+}
+
+/// The named curve of an EC `PUBLIC KEY` PEM (a SubjectPublicKeyInfo), as the algorithm set
+/// it verifies: P-256 or P-384, `None` for any other curve or shape.
+fn ec_curve_of_pem(text: &str) -> Option<AlgSet> {
+    // id-ecPublicKey (1.2.840.10045.2.1), then the curve's OID, as DER.
+    const EC_PUBLIC_KEY: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const P384: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+    let body = text
+        .split("-----BEGIN PUBLIC KEY-----")
+        .nth(1)?
+        .split("-----END PUBLIC KEY-----")
+        .next()?;
+    let b64: String = body.split_whitespace().collect();
+    let der = STANDARD.decode(b64).ok()?;
+    // SEQUENCE { SEQUENCE { OID ecPublicKey, OID curve }, BIT STRING }
+    let (spki, _) = der_sequence(&der)?;
+    let (algorithm, _) = der_sequence(spki)?;
+    let curve = algorithm.strip_prefix(EC_PUBLIC_KEY)?;
+    if curve == P256 {
+        Some(AlgSet::ES256)
+    } else if curve == P384 {
+        Some(AlgSet::ES384)
+    } else {
+        None
+    }
+}
+
+/// Splits the DER SEQUENCE at the start of `der` into its content and what follows it.
+fn der_sequence(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = der.strip_prefix(&[0x30])?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = match first {
+        0..=0x7f => (first as usize, rest),
+        0x81 => (*rest.first()? as usize, rest.get(1..)?),
+        0x82 => (
+            (*rest.first()? as usize) << 8 | *rest.get(1)? as usize,
+            rest.get(2..)?,
+        ),
+        _ => return None,
+    };
+    Some((rest.get(..len)?, rest.get(len..)?))
 }
 
 /// The modulus size of an RSA key decoded from PEM (a PKCS#1 `RSAPublicKey` DER).
@@ -632,6 +730,17 @@ pub(crate) fn parse_jwks(
 }
 
 fn key_from_jwk(jwk: &Jwk, allow_secrets: bool) -> Result<VerifyingKey, &'static str> {
+    use jsonwebtoken::jwk::{KeyOperations, PublicKeyUse};
+    // A key published for encryption, or for operations other than verifying, must not
+    // verify tokens: that is what its publisher said.
+    if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
+        return Err("the JWK's `use` is not `sig`");
+    }
+    if let Some(ops) = &jwk.common.key_operations
+        && !ops.contains(&KeyOperations::Verify)
+    {
+        return Err("the JWK's `key_ops` do not include `verify`");
+    }
     let family = match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => AlgSet::RSA,
         AlgorithmParameters::EllipticCurve(ec) => match ec.curve {

@@ -41,7 +41,7 @@ pub use body::ApproovBody;
 pub use claims::ApproovClaims;
 pub use config::{
     ApproovConfig, ApproovConfigBuilder, DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_TOKEN_CACHE_SIZE,
-    DEFAULT_TOKEN_HEADER, Mode, ModeHandle,
+    DEFAULT_TOKEN_HEADER, MAX_CLOCK_SKEW, Mode, ModeHandle,
 };
 pub use error::{ApproovError, ApproovErrorKind, ConfigError};
 #[cfg(feature = "axum")]

@@ -125,6 +125,9 @@ where
 }
 
 fn log_failure(kind: ApproovErrorKind, mode: Mode) {
+    if kind == ApproovErrorKind::KeysUnavailable {
+        return crate::keys::log_keys_unavailable(mode);
+    }
     match mode {
         Mode::Monitor => tracing::warn!(
             reason = kind.reason_code(),
@@ -193,6 +196,7 @@ impl<S, R> ApproovService<S, R> {
         ResponseFuture::digesting(Box::pin(async move {
             let (parts, body) = req.into_parts();
             let (outcome, read) = signing::read_and_check(body, digest).await;
+            let body_read = read.is_some();
             let mut req = match read {
                 Some((data, trailers)) => {
                     Request::from_parts(parts, ApproovBody::buffered(data, trailers))
@@ -202,12 +206,11 @@ impl<S, R> ApproovService<S, R> {
             match outcome {
                 Ok(()) => observation.finish(Mode::Enforce, Ok(())),
                 Err(kind) => {
-                    // Monitor mode passes the request on when its body could be read whole; a
-                    // body over the limit was only partly read, so it cannot go on.
-                    let mode = match kind {
-                        ApproovErrorKind::BodyTooLarge => Mode::Enforce,
-                        _ => mode.get(),
-                    };
+                    // Monitor mode passes the request on when its body could be read whole. A
+                    // body over the limit was only partly read, and one that failed to arrive
+                    // (the client reset mid-body) is gone: the handler would get an empty or
+                    // truncated body as if it were the request's, so neither goes on.
+                    let mode = if body_read { mode.get() } else { Mode::Enforce };
                     let failure = fail(kind, mode, observation, req.extensions_mut(), &rejection);
                     if let Some(response) = failure {
                         return Ok(response);

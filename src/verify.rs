@@ -23,9 +23,55 @@ use crate::keys::{KeyStore, parse_alg};
 
 /// Seconds since the Unix epoch, as a float like Approov's `exp`.
 pub(crate) fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    seconds_since_epoch(SystemTime::now())
+}
+
+/// Negative for a time before 1970, which [`Verifier::verify`] refuses
+/// ([`ApproovErrorKind::ClockBeforeEpoch`]): read as 0, as it once was, any positive `exp`
+/// would pass.
+fn seconds_since_epoch(time: SystemTime) -> f64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(since) => since.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64().max(f64::MIN_POSITIVE),
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use crate::ApproovConfig;
+    use crate::error::ApproovErrorKind;
+
+    #[test]
+    fn a_clock_before_1970_refuses_every_token_with_its_own_reason() {
+        let before_1970 = UNIX_EPOCH - Duration::from_secs(3600);
+        let now = super::seconds_since_epoch(before_1970);
+        assert!(now < 0.0);
+        let config = ApproovConfig::builder()
+            .with_secret(b"0123456789abcdef0123456789abcdef", None)
+            .unwrap()
+            .build()
+            .unwrap();
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &serde_json::json!({ "exp": 4_000_000_000.0_f64 }),
+            &jsonwebtoken::EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef").unwrap(),
+        )
+        .unwrap();
+        let verifier = &config.shared.verifier;
+        assert_eq!(
+            verifier.verify(&token, now).unwrap_err(),
+            ApproovErrorKind::ClockBeforeEpoch
+        );
+        // Cached by a verification with a sane clock, it is still refused once the clock
+        // reads before 1970.
+        assert!(verifier.verify(&token, super::now()).is_ok());
+        assert_eq!(
+            verifier.verify(&token, now).unwrap_err(),
+            ApproovErrorKind::ClockBeforeEpoch
+        );
+    }
 }
 
 /// Everything the check needs, prepared once at start-up.
@@ -65,6 +111,10 @@ struct JoseHeader<'a> {
 impl Verifier {
     /// Verifies a token (already taken out of its header, prefix stripped) at time `now`.
     pub(crate) fn verify(&self, token: &str, now: f64) -> Result<ApproovClaims, ApproovErrorKind> {
+        // Before 1970 (or not a number): no expiry can be judged, cached tokens included.
+        if !(now >= 0.0) {
+            return Err(ApproovErrorKind::ClockBeforeEpoch);
+        }
         if let Some(cache) = &self.cache {
             // A refresh of remote keys removed a key: cached tokens may have been signed by it.
             if self.keys.take_revocation() {

@@ -63,6 +63,14 @@ pub(crate) struct RemoteOptions {
     pub(crate) min_refresh_interval: Duration,
     pub(crate) timeout: Duration,
     pub(crate) allow_http: bool,
+    /// The proxy to fetch through, if configured. Proxies named in the environment
+    /// (`HTTP_PROXY`, `ALL_PROXY`, ...) are never used: a JWKS fetch is a trust decision, and
+    /// a proxy the operator did not choose for it must not see or answer it.
+    pub(crate) proxy: Option<String>,
+    /// Where `proxy` came from, for its `ConfigError`.
+    pub(crate) proxy_variable: &'static str,
+    /// Extra root certificates (DER), trusted besides the webpki roots.
+    pub(crate) extra_roots: Vec<Vec<u8>>,
 }
 
 impl RemoteOptions {
@@ -74,8 +82,45 @@ impl RemoteOptions {
             min_refresh_interval: DEFAULT_JWKS_MIN_REFRESH_INTERVAL,
             timeout: DEFAULT_JWKS_FETCH_TIMEOUT,
             allow_http: false,
+            proxy: None,
+            proxy_variable: variable,
+            extra_roots: Vec::new(),
         }
     }
+}
+
+/// Reads the certificates of a PEM bundle (a corporate CA, say) into DER, for
+/// [`RemoteOptions::extra_roots`].
+pub(crate) fn parse_root_certificates(
+    pem: &[u8],
+    variable: &'static str,
+) -> Result<Vec<Vec<u8>>, ConfigError> {
+    let mut roots = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(cert)) => roots.push(cert.der().to_vec()),
+            // A private key or another PEM section has nothing to do in a CA bundle.
+            Ok(_) => {
+                return Err(ConfigError::Invalid {
+                    variable,
+                    expected: "PEM certificates (`-----BEGIN CERTIFICATE-----`) only",
+                });
+            }
+            Err(_) => {
+                return Err(ConfigError::Invalid {
+                    variable,
+                    expected: "a PEM file of CA certificates",
+                });
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(ConfigError::Invalid {
+            variable,
+            expected: "a PEM file holding at least one CA certificate",
+        });
+    }
+    Ok(roots)
 }
 
 /// The request path's side of the refresher.
@@ -165,7 +210,9 @@ pub(crate) fn start(options: RemoteOptions, mut fixed: KeySet) -> Result<KeyStor
     let mut config = ureq::Agent::config_builder()
         .timeout_global(Some(options.timeout))
         .http_status_as_error(false)
-        .user_agent(concat!("tower-approov/", env!("CARGO_PKG_VERSION")));
+        .user_agent(concat!("tower-approov/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls_config(&options.extra_roots))
+        .proxy(proxy_for(&options, &host)?);
     config = if https {
         // Redirects may not leave https.
         config.https_only(true)
@@ -212,6 +259,45 @@ pub(crate) fn start(options: RemoteOptions, mut fixed: KeySet) -> Result<KeyStor
             host: host.into_boxed_str(),
         })),
     })
+}
+
+/// rustls with the aws-lc-rs provider (the one the crate's crypto backend builds; ureq's own
+/// default would add `ring`), trusting the webpki roots plus the configured extra roots.
+fn tls_config(extra_roots: &[Vec<u8>]) -> ureq::tls::TlsConfig {
+    let roots = if extra_roots.is_empty() {
+        ureq::tls::RootCerts::WebPki
+    } else {
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|c| ureq::tls::Certificate::from_der(c).to_owned())
+            .chain(
+                extra_roots
+                    .iter()
+                    .map(|der| ureq::tls::Certificate::from_der(der).to_owned()),
+            )
+            .into()
+    };
+    ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .root_certs(roots)
+        .build()
+}
+
+/// The proxy for a fetch: only the configured one, and none for a loopback host, whose
+/// traffic must not leave the machine (a proxy would see it in clear text, and could answer
+/// with keys of its own).
+fn proxy_for(options: &RemoteOptions, host: &str) -> Result<Option<ureq::Proxy>, ConfigError> {
+    match &options.proxy {
+        Some(_) if is_loopback(host) => Ok(None),
+        Some(url) => ureq::Proxy::new(url)
+            .map(Some)
+            .map_err(|_| ConfigError::Invalid {
+                variable: options.proxy_variable,
+                expected: "a proxy URL such as http://proxy.internal:3128",
+            }),
+        None => Ok(None),
+    }
 }
 
 /// Returns whether the URL is https, and its host.
@@ -288,12 +374,34 @@ impl FetchError {
 
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ureq::Error as E;
         match self {
-            // These two can quote the URL, and a URL may carry credentials: reason only.
-            Self::Transport(ureq::Error::BadUri(_) | ureq::Error::Http(_)) => {
-                f.write_str(self.reason())
+            // Only errors whose text cannot hold a URL are printed. Several variants quote one
+            // (`BadUri`, `RequireHttpsOnly` with a redirect's target, `ConnectProxyFailed`,
+            // `Http`, ...), and a URL may carry credentials (`user:password@`, a token in the
+            // query), so everything else is logged by reason and variant only.
+            Self::Transport(E::Timeout(timeout)) => write!(f, "{}: {timeout}", self.reason()),
+            Self::Transport(E::Io(e)) => write!(f, "{}: i/o error: {}", self.reason(), e.kind()),
+            Self::Transport(E::Rustls(e)) => write!(f, "{}: TLS: {e}", self.reason()),
+            Self::Transport(E::Tls(e)) => write!(f, "{}: TLS: {e}", self.reason()),
+            Self::Transport(E::HostNotFound) => write!(f, "{}: host not found", self.reason()),
+            Self::Transport(E::ConnectionFailed) => {
+                write!(f, "{}: connection failed", self.reason())
             }
-            Self::Transport(e) => write!(f, "{}: {e}", self.reason()),
+            Self::Transport(E::TooManyRedirects) => {
+                write!(f, "{}: too many redirects", self.reason())
+            }
+            Self::Transport(E::RequireHttpsOnly(_)) => {
+                write!(f, "{}: a redirect left https", self.reason())
+            }
+            Self::Transport(E::ConnectProxyFailed(_)) => {
+                write!(f, "{}: the proxy refused the connection", self.reason())
+            }
+            Self::Transport(_) => write!(
+                f,
+                "{} (details withheld: they may quote the URL)",
+                self.reason()
+            ),
             Self::Status(status) => write!(f, "{}: {status}", self.reason()),
             _ => f.write_str(self.reason()),
         }
@@ -331,7 +439,30 @@ impl Refresher {
     /// next periodic fetch.
     fn refresh(&mut self) -> Duration {
         match self.fetch() {
-            Ok((keys, max_age)) => {
+            Ok((fetched, max_age)) => {
+                // A fetched key that a token could not tell from a configured one (same kid,
+                // or both kid-less, and a shared algorithm) follows the rule for two
+                // configured keys, which refuses the pair: here the fetched key is dropped,
+                // so the configured key alone verifies, as the warning says. Kept, it would
+                // make every token without a kid for that algorithm `no_matching_key`.
+                let mut keys = KeySet::default();
+                for key in fetched.into_keys() {
+                    if self.fixed.keys().iter().any(|k| k.collides_with(&key)) {
+                        tracing::warn!(
+                            host = self.host(),
+                            kid = key.kid().unwrap_or(""),
+                            "a fetched JWK has the kid (or, like it, no kid) and an algorithm of a \
+                             configured key; it is ignored and the configured key verifies"
+                        );
+                    } else {
+                        keys.push(key);
+                    }
+                }
+                if keys.is_empty() {
+                    return self.not_used(&FetchError::Unusable(
+                        "every fetched key collides with a configured key",
+                    ));
+                }
                 let removed = self.last_good.as_ref().is_some_and(|old| {
                     old.keys()
                         .iter()
@@ -339,13 +470,6 @@ impl Refresher {
                 });
                 let mut set = self.fixed.clone();
                 set.extend(keys.clone());
-                if let Some(shadowed) = set.collision() {
-                    tracing::warn!(
-                        host = self.host(),
-                        kid = shadowed.kid().unwrap_or(""),
-                        "a fetched JWK has the kid and algorithm of a configured key; the configured key wins"
-                    );
-                }
                 self.current.store(Arc::new(set));
                 if removed {
                     // After the swap: a token verified from now on used the new keys.
@@ -363,17 +487,20 @@ impl Refresher {
                     age.clamp(min, MAX_AGE_CEILING.max(min))
                 })
             }
-            Err(error) => {
-                tracing::warn!(
-                    host = self.host(),
-                    reason = error.reason(),
-                    %error,
-                    keeping_last_good_keys = self.last_good.is_some(),
-                    "Approov JWKS fetch not used; the keys in force are unchanged"
-                );
-                self.options.min_refresh_interval
-            }
+            Err(error) => self.not_used(&error),
         }
+    }
+
+    /// Logs why a fetch was not used, and returns the wait before the next try.
+    fn not_used(&self, error: &FetchError) -> Duration {
+        tracing::warn!(
+            host = self.host(),
+            reason = error.reason(),
+            %error,
+            keeping_last_good_keys = self.last_good.is_some(),
+            "Approov JWKS fetch not used; the keys in force are unchanged"
+        );
+        self.options.min_refresh_interval
     }
 
     fn fetch(&self) -> Result<(KeySet, Option<Duration>), FetchError> {
