@@ -381,7 +381,15 @@ impl fmt::Display for FetchError {
             // `Http`, ...), and a URL may carry credentials (`user:password@`, a token in the
             // query), so everything else is logged by reason and variant only.
             Self::Transport(E::Timeout(timeout)) => write!(f, "{}: {timeout}", self.reason()),
-            Self::Transport(E::Io(e)) => write!(f, "{}: i/o error: {}", self.reason(), e.kind()),
+            // A TLS failure arrives wrapped in an I/O error: its rustls error says why (an
+            // unknown issuer, a name mismatch) without quoting the URL. Other I/O errors are
+            // shown by kind only, as their text is not ours to vouch for.
+            Self::Transport(E::Io(e)) => {
+                match e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                    Some(tls) => write!(f, "{}: TLS: {tls}", self.reason()),
+                    None => write!(f, "{}: i/o error: {}", self.reason(), e.kind()),
+                }
+            }
             Self::Transport(E::Rustls(e)) => write!(f, "{}: TLS: {e}", self.reason()),
             Self::Transport(E::Tls(e)) => write!(f, "{}: TLS: {e}", self.reason()),
             Self::Transport(E::HostNotFound) => write!(f, "{}: host not found", self.reason()),
