@@ -1,0 +1,60 @@
+//! During a JWKS outage, `keys_unavailable` is logged at `warn` at most once per interval, with
+//! a count, not on every request (issue 13). One test in this binary: the rate limit is per
+//! process.
+
+mod jwks_support;
+mod keys_support;
+
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use jwks_support::*;
+use keys_support::*;
+use tower_approov::ApproovErrorKind;
+
+fn warnings(logs: &str) -> Vec<String> {
+    logs.lines()
+        .filter(|l| l.contains("WARN") && l.contains("reason=\"keys_unavailable\""))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_unavailable_warns_at_most_once_per_interval_with_a_count() {
+    capture_logs();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = builder()
+        .with_jwks_url(&format!("http://{closed}/jwks.json"))
+        .build()
+        .unwrap();
+    let app = app(config);
+    let token = token(Algorithm::ES256, &keys().p256, Some("a"));
+    for _ in 0..25 {
+        assert_eq!(
+            send(&app, &token).await,
+            rejected(ApproovErrorKind::KeysUnavailable)
+        );
+    }
+    let first = warnings(&logs());
+    assert_eq!(first.len(), 1, "{first:#?}");
+    assert!(first[0].contains("count=1"), "{}", first[0]);
+    // The others were still logged, at debug.
+    let debug = logs()
+        .lines()
+        .filter(|l| l.contains("DEBUG") && l.contains("reason=\"keys_unavailable\""))
+        .count();
+    assert_eq!(debug, 24);
+
+    // Once the interval (10 s) has passed, the next failure warns with the count since.
+    tokio::time::sleep(Duration::from_millis(10_100)).await;
+    assert_eq!(
+        send(&app, &token).await,
+        rejected(ApproovErrorKind::KeysUnavailable)
+    );
+    let all = warnings(&logs());
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(all[1].contains("count=25"), "{}", all[1]);
+}
