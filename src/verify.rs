@@ -112,7 +112,7 @@ impl Verifier {
     /// Verifies a token (already taken out of its header, prefix stripped) at time `now`.
     pub(crate) fn verify(&self, token: &str, now: f64) -> Result<ApproovClaims, ApproovErrorKind> {
         // Before 1970 (or not a number): no expiry can be judged, cached tokens included.
-        if !(now >= 0.0) {
+        if now.is_nan() || now < 0.0 {
             return Err(ApproovErrorKind::ClockBeforeEpoch);
         }
         if let Some(cache) = &self.cache {
