@@ -110,3 +110,20 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_buffered_body_debug_shows_its_length_and_never_its_bytes() {
+        let mut trailers = HeaderMap::new();
+        trailers.insert("x-checksum", http::HeaderValue::from_static("hunter2"));
+        let body =
+            ApproovBody::<()>::buffered(Bytes::from_static(b"password=hunter2"), Some(trailers));
+        assert_eq!(
+            format!("{body:?}"),
+            "ApproovBody::Buffered { len: 16, trailers: 1 }"
+        );
+    }
+}
