@@ -39,9 +39,19 @@ pin_project! {
 
 impl<B> ApproovBody<B> {
     /// Wraps a body that was not read.
+    #[must_use]
     pub fn new(body: B) -> Self {
         Self {
             kind: Kind::Streaming { body },
+        }
+    }
+
+    /// The original body when it was not read, else `self`.
+    #[cfg_attr(not(feature = "tonic"), allow(dead_code))]
+    pub(crate) fn into_unread(self) -> Result<B, Self> {
+        match self.kind {
+            Kind::Streaming { body } => Ok(body),
+            kind @ Kind::Buffered { .. } => Err(Self { kind }),
         }
     }
 
