@@ -504,6 +504,20 @@ fn parse_max_age(value: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn the_first_fetch_future_resolves_even_if_the_refresher_thread_panics() {
+        let first = FirstFetch::default();
+        let done = FirstDone(first.clone());
+        let thread = std::thread::spawn(move || {
+            let _done = done;
+            panic!("a refresher that fails before its first fetch ends");
+        });
+        first.clone().await;
+        assert!(thread.join().is_err());
+        // And a blocking waiter returns at once, well before its timeout.
+        first.wait(Duration::from_secs(3600));
+    }
+
     #[test]
     fn max_age_is_read_from_cache_control() {
         assert_eq!(
