@@ -46,12 +46,12 @@ impl<B> ApproovBody<B> {
         }
     }
 
-    /// The original body when it was not read, else `self`.
+    /// The original body when it was not read, else `wrap(self)`.
     #[cfg_attr(not(feature = "tonic"), allow(dead_code))]
-    pub(crate) fn into_unread(self) -> Result<B, Self> {
+    pub(crate) fn into_unread_or(self, wrap: impl FnOnce(Self) -> B) -> B {
         match self.kind {
-            Kind::Streaming { body } => Ok(body),
-            kind @ Kind::Buffered { .. } => Err(Self { kind }),
+            Kind::Streaming { body } => body,
+            kind @ Kind::Buffered { .. } => wrap(Self { kind }),
         }
     }
 

@@ -81,7 +81,6 @@ type FirstFetch = std::convert::Infallible;
 /// A checked, ready-to-use configuration. Build one with [`ApproovConfig::builder`] or
 /// [`ApproovConfig::from_env`], then hand it to [`ApproovLayer::new`](crate::ApproovLayer::new).
 #[derive(Clone)]
-#[must_use]
 pub struct ApproovConfig {
     pub(crate) shared: Arc<Shared>,
 }

@@ -161,6 +161,6 @@ where
 
     fn call(&mut self, request: http::Request<ApproovBody<Body>>) -> Self::Future {
         self.inner
-            .call(request.map(|body| body.into_unread().unwrap_or_else(Body::new)))
+            .call(request.map(|body| body.into_unread_or(Body::new)))
     }
 }
