@@ -570,17 +570,15 @@ impl ApproovConfigBuilder {
                            both have none: give rotated secrets a kid, `kid:secret`)",
             });
         }
-        let mut first = None;
-        let keys = match jwks_url {
+        let (keys, first) = match jwks_url {
             #[cfg(feature = "jwks-url")]
-            Some(options) if block => crate::keys::remote::start(options, self.keys)?,
+            Some(options) if block => (crate::keys::remote::start(options, self.keys)?, None),
             #[cfg(feature = "jwks-url")]
             Some(options) => {
                 let (keys, fetch) = crate::keys::remote::spawn(options, self.keys)?;
-                first = Some(fetch);
-                keys
+                (keys, Some(fetch))
             }
-            _ => KeyStore::fixed(self.keys),
+            _ => (KeyStore::fixed(self.keys), None),
         };
         #[cfg(not(feature = "jwks-url"))]
         let _ = block;
