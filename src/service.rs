@@ -14,7 +14,7 @@ use crate::config::{ApproovConfig, Mode, Shared};
 use crate::error::{ApproovError, ApproovErrorKind};
 use crate::future::ResponseFuture;
 use crate::metrics::Observation;
-use crate::response::RejectionResponse;
+use crate::response::{RejectionResponse, RequestHead};
 use crate::signing::{self, DigestCheck, Outcome, RequestView};
 use crate::verify;
 
@@ -42,6 +42,24 @@ impl<S, R> ApproovService<S, R> {
             config,
             rejection,
         }
+    }
+
+    /// The inner service.
+    #[must_use]
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    #[must_use]
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes this service, returning the inner service.
+    #[must_use]
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 
     /// The check alone, with no inner service involved: what `call` does with a request's
@@ -101,11 +119,11 @@ fn extract_token<'h>(shared: &Shared, headers: &'h HeaderMap) -> Result<&'h str,
 
 /// A failed check: counted, logged, then answered with the rejection response, or, in monitor
 /// mode, let through with the error in the request extensions in place of claims (`None`).
-fn fail<R, ResBody>(
+fn fail<R, ReqBody, ResBody>(
     kind: ApproovErrorKind,
     mode: Mode,
     observation: Observation,
-    request_extensions: &mut http::Extensions,
+    request: &mut Request<ReqBody>,
     rejection: &R,
 ) -> Option<Response<ResBody>>
 where
@@ -115,11 +133,11 @@ where
     log_failure(kind, mode);
     let error = ApproovError::new(kind);
     if mode == Mode::Monitor {
-        request_extensions.remove::<ApproovClaims>();
-        request_extensions.insert(error);
+        request.extensions_mut().remove::<ApproovClaims>();
+        request.extensions_mut().insert(error);
         return None;
     }
-    let mut response = rejection.rejection(&error);
+    let mut response = rejection.rejection(&error, &RequestHead::of(request));
     response.extensions_mut().insert(error);
     Some(response)
 }
@@ -211,7 +229,7 @@ impl<S, R> ApproovService<S, R> {
                     // (the client reset mid-body) is gone: the handler would get an empty or
                     // truncated body as if it were the request's, so neither goes on.
                     let mode = if body_read { mode.get() } else { Mode::Enforce };
-                    let failure = fail(kind, mode, observation, req.extensions_mut(), &rejection);
+                    let failure = fail(kind, mode, observation, &mut req, &rejection);
                     if let Some(response) = failure {
                         return Ok(response);
                     }
@@ -265,13 +283,7 @@ where
             Err(kind) => {
                 let mut req = req.map(ApproovBody::new);
                 let mode = shared.mode.get();
-                match fail(
-                    kind,
-                    mode,
-                    observation,
-                    req.extensions_mut(),
-                    &self.rejection,
-                ) {
+                match fail(kind, mode, observation, &mut req, &self.rejection) {
                     Some(response) => ResponseFuture::rejected(response),
                     None => ResponseFuture::future(self.inner.call(req)),
                 }
