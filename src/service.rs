@@ -91,12 +91,30 @@ fn extract_token<'h>(shared: &Shared, headers: &'h HeaderMap) -> Result<&'h str,
         && let Some(head) = token.get(..prefix.len())
         && head.eq_ignore_ascii_case(prefix)
     {
-        token = token[prefix.len()..].trim_start();
+        let rest = &token[prefix.len()..];
+        // `Bearer <token>`, never `Bearer<token>`: the prefix is a word of its own.
+        if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
+            return Err(ApproovErrorKind::MalformedToken);
+        }
+        token = rest.trim_start();
     }
-    if token.is_empty() {
-        return Err(ApproovErrorKind::EmptyToken);
+    // What the SDK sends in place of a token it could not get: never decoded or cached.
+    match token {
+        "" => Err(ApproovErrorKind::EmptyToken),
+        "NO_NETWORK" => Err(ApproovErrorKind::NoNetwork),
+        "POOR_NETWORK" => Err(ApproovErrorKind::PoorNetwork),
+        "MITM_DETECTED" => Err(ApproovErrorKind::MitmDetected),
+        token => Ok(token),
     }
-    Ok(token)
+}
+
+/// The request's `Approov-TraceID`, for the logs, when it is a short visible-ASCII value. It
+/// comes from the client: anything longer or with other bytes is left out of the logs.
+fn trace_id(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("approov-traceid")?.as_bytes();
+    let visible = value.len() <= 128 && value.iter().all(|b| b.is_ascii_graphic());
+    // Visible ASCII is UTF-8.
+    visible.then(|| String::from_utf8_lossy(value).into_owned())
 }
 
 /// A failed check: counted, logged, then answered with the rejection response, or, in monitor
@@ -107,12 +125,13 @@ fn fail<R, ResBody>(
     observation: Observation,
     request_extensions: &mut http::Extensions,
     rejection: &R,
+    trace_id: Option<&str>,
 ) -> Option<Response<ResBody>>
 where
     R: RejectionResponse<ResBody>,
 {
     observation.finish(mode, Err(kind));
-    log_failure(kind, mode);
+    log_failure(kind, mode, trace_id);
     let error = ApproovError::new(kind);
     if mode == Mode::Monitor {
         request_extensions.remove::<ApproovClaims>();
@@ -124,19 +143,25 @@ where
     Some(response)
 }
 
-fn log_failure(kind: ApproovErrorKind, mode: Mode) {
+/// Logs a failure with its reason code and, when the request has a usable one, the
+/// `Approov-TraceID` (`trace_id`) that lets an operator find it in Approov's records. A `None`
+/// trace id leaves the field out.
+fn log_failure(kind: ApproovErrorKind, mode: Mode, trace_id: Option<&str>) {
     match mode {
         Mode::Monitor => tracing::warn!(
             reason = kind.reason_code(),
             mode = "monitor",
+            trace_id,
             "Approov check failed; request let through (monitor mode)"
         ),
         _ if kind.is_client_fault() => tracing::debug!(
             reason = kind.reason_code(),
+            trace_id,
             "Approov check failed; request rejected"
         ),
         _ => tracing::warn!(
             reason = kind.reason_code(),
+            trace_id,
             "Approov check failed; request rejected"
         ),
     }
@@ -144,7 +169,7 @@ fn log_failure(kind: ApproovErrorKind, mode: Mode) {
 
 /// The token check, then the message signature check when it is on. `Some` digest check when
 /// the body must still be read.
-fn check_request<B>(
+fn check_request<B: Body>(
     shared: &Shared,
     req: &Request<B>,
 ) -> Result<(ApproovClaims, Option<DigestCheck>), ApproovErrorKind> {
@@ -157,6 +182,7 @@ fn check_request<B>(
         uri: req.uri(),
         headers: req.headers(),
         token_header: &shared.token_header,
+        has_body: !req.body().is_end_stream() && req.body().size_hint().exact() != Some(0),
     };
     match signing.check(&claims, &view, verify::now())? {
         Outcome::Done => Ok((claims, None)),
@@ -208,7 +234,15 @@ impl<S, R> ApproovService<S, R> {
                         ApproovErrorKind::BodyTooLarge => Mode::Enforce,
                         _ => mode.get(),
                     };
-                    let failure = fail(kind, mode, observation, req.extensions_mut(), &rejection);
+                    let trace = trace_id(req.headers());
+                    let failure = fail(
+                        kind,
+                        mode,
+                        observation,
+                        req.extensions_mut(),
+                        &rejection,
+                        trace.as_deref(),
+                    );
                     if let Some(response) = failure {
                         return Ok(response);
                     }
@@ -262,12 +296,14 @@ where
             Err(kind) => {
                 let mut req = req.map(ApproovBody::new);
                 let mode = shared.mode.get();
+                let trace = trace_id(req.headers());
                 match fail(
                     kind,
                     mode,
                     observation,
                     req.extensions_mut(),
                     &self.rejection,
+                    trace.as_deref(),
                 ) {
                     Some(response) => ResponseFuture::rejected(response),
                     None => ResponseFuture::future(self.inner.call(req)),
