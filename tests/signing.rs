@@ -155,11 +155,12 @@ async fn a_post_signed_as_android_signs_passes_and_the_handler_gets_the_same_bod
             .unwrap()
             .starts_with("install=\"")
     );
+    // A byte sequence on every platform, Android included.
     assert!(
         request.headers()["content-digest"]
             .to_str()
             .unwrap()
-            .starts_with("sha-256=\"")
+            .starts_with("sha-256=:")
     );
 
     let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
@@ -208,6 +209,61 @@ async fn a_sha512_content_digest_is_checked_and_accepted() {
     let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_text(response).await, body);
+}
+
+#[tokio::test]
+async fn a_content_digest_sent_as_a_string_is_accepted_too() {
+    let key = InstallationKey::generate().unwrap();
+    let body = "string digest body";
+    let mut request = post(&token(&key), body);
+    let digest = STANDARD.encode(Sha256::digest(body));
+    request.headers_mut().insert(
+        "content-digest",
+        format!("sha-256=\"{digest}\"").parse().unwrap(),
+    );
+    let created = now();
+    let params = format!(
+        r#"("@method" "@target-uri" "approov-token" "content-digest");alg="ecdsa-p256-sha256";created={created}"#
+    );
+    let base = format!(
+        "\"@method\": POST\n\"@target-uri\": {URL}\n\"approov-token\": {}\n\"content-digest\": sha-256=\"{digest}\"\n\"@signature-params\": {params}",
+        request.headers()["approov-token"].to_str().unwrap()
+    );
+    attach(&mut request, &key, &params, base.as_bytes());
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, body);
+}
+
+#[tokio::test]
+async fn the_signer_lists_authorization_twice_when_it_carries_the_token_and_the_layer_accepts_it() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = Request::get(URL)
+        .header("authorization", format!("Bearer {}", token(&key)))
+        .header("approov-traceid", "abc")
+        .body(String::new())
+        .unwrap();
+    RequestSigner::new(&key)
+        .with_token_header(http::header::AUTHORIZATION)
+        .android()
+        .sign(&mut request)
+        .unwrap();
+    let input = request.headers()["signature-input"].to_str().unwrap();
+    assert!(
+        input.starts_with(
+            r#"install=("@method" "@target-uri" "authorization" "approov-traceid" "authorization");alg="#
+        ),
+        "{input}"
+    );
+    let config = builder(MessageSigning::Require)
+        .with_token_header("Authorization")
+        .unwrap()
+        .with_token_prefix("Bearer")
+        .build()
+        .unwrap();
+    let response = send(config, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(kind(&response), None);
 }
 
 #[tokio::test]
