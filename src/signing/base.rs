@@ -81,8 +81,10 @@ pub(crate) fn verify_forms(
 /// `@path`, `@query`, `@request-target`, and any header field, all without component
 /// parameters (the SDKs use none). A component listed twice gives its line twice: the SDKs
 /// list `authorization` twice when the token travels in it (RFC 9421 forbids this, real apps
-/// do it, and a repeated line adds nothing an attacker could use). A component the base cannot
-/// be built for is a [`SignatureMalformed`](ApproovErrorKind::SignatureMalformed); a covered
+/// do it, and a repeated line adds nothing an attacker could use); a third time is refused, so
+/// that the base stays at most twice the size of the covered parts of the request. A component
+/// the base cannot be built for, or listed more than twice, is a
+/// [`SignatureMalformed`](ApproovErrorKind::SignatureMalformed); a covered
 /// header the request does not have is a
 /// [`MessageSignatureInvalid`](ApproovErrorKind::MessageSignatureInvalid), as it would be if it
 /// had been stripped in flight.
@@ -102,8 +104,13 @@ pub(crate) fn signature_base(
             return Err(ApproovErrorKind::SignatureMalformed);
         };
         let name = name.as_str();
-        // Component names are lower case; no component parameters.
-        if !item.params.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase()) {
+        // Component names are lower case; no component parameters; a name at most twice (the
+        // SDKs' duplicate `authorization`). More repeats would let a short `Signature-Input`
+        // make a huge base, three times over.
+        if !item.params.is_empty()
+            || name.bytes().any(|b| b.is_ascii_uppercase())
+            || seen.iter().filter(|s| **s == name).count() >= 2
+        {
             return Err(ApproovErrorKind::SignatureMalformed);
         }
         seen.push(name);
@@ -523,6 +530,26 @@ mod tests {
              \"authorization\": Bearer t\n\"authorization\": Bearer t\n\
              \"@signature-params\": (\"@method\" \"@target-uri\" \"authorization\" \
              \"authorization\");created=1;alg=\"ecdsa-p256-sha256\""
+        );
+    }
+
+    #[test]
+    fn a_component_listed_three_times_is_malformed() {
+        let config = SigningConfig::new(MessageSigning::Require);
+        let uri: Uri = "/v1".parse().unwrap();
+        let headers = headers(&[("host", "api.example.com"), ("approov-token", "t")]);
+        let view = RequestView {
+            method: &Method::GET,
+            uri: &uri,
+            headers: &headers,
+            token_header: &TOKEN,
+            has_body: false,
+        };
+        let components =
+            r#""@method" "@target-uri" "approov-token" "approov-token" "approov-token""#;
+        assert_eq!(
+            signature_base(&input(components), &view, &config, Form::Rfc).err(),
+            Some(ApproovErrorKind::SignatureMalformed)
         );
     }
 
