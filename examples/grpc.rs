@@ -1,16 +1,17 @@
-//! A gRPC service (tonic) protected by the layer. A failed check answers the gRPC status
-//! `UNAUTHENTICATED`; the handler reads the verified claims from the request extensions.
+//! A gRPC service (tonic) protected by the layer (feature `tonic`), in one line:
+//! `Server::builder().layer(ApproovGrpcLayer::new(layer))`. A failed check answers the gRPC
+//! status `UNAUTHENTICATED`; the handler reads the verified claims from the request extensions.
 //!
 //! ```text
 //! cp .env.example .env        # or set APPROOV_BASE64_SECRET
-//! cargo run --example grpc
+//! cargo run --example grpc --features tonic
 //! ```
 //!
 //! Serves `hello.Greeter/SayHello` on 127.0.0.1:50051 (`PORT` to change it).
 //!
 //! The service is written by hand, with `prost`-derived messages and tonic's `server::Grpc`,
 //! so that the example builds without `protoc` and a build script. With generated code
-//! (`tonic-prost-build`) the layer part is the same: [`protect`] and `Server::layer`.
+//! (`tonic-prost-build`) the layer part is the same line.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,10 +24,9 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 use tonic_prost::ProstCodec;
-use tower::layer::util::{Identity, Stack};
-use tower::util::MapRequestLayer;
-use tower::{Service, ServiceBuilder};
-use tower_approov::{ApproovBody, ApproovClaims, ApproovError, ApproovLayer};
+use tower::Service;
+use tower_approov::tonic::ApproovGrpcLayer;
+use tower_approov::{ApproovClaims, ApproovLayer};
 
 /// `message HelloRequest { string name = 1; }`
 #[derive(Clone, PartialEq, prost::Message)]
@@ -94,36 +94,6 @@ impl Service<http::Request<Body>> for GreeterServer {
     }
 }
 
-/// The rejection: gRPC status `UNAUTHENTICATED` (HTTP 200 with `grpc-status: 16`), saying no
-/// more than the default `401 {}` does. The reason stays in the server's logs.
-pub fn unauthenticated(_error: &ApproovError) -> http::Response<Body> {
-    Status::unauthenticated("missing or invalid Approov token").into_http()
-}
-
-/// tonic's services take `Request<tonic::body::Body>`; the layer hands on
-/// `Request<ApproovBody<_>>`. This converts back (no copy: the body is boxed once).
-fn into_tonic_body(request: http::Request<ApproovBody<Body>>) -> http::Request<Body> {
-    request.map(Body::new)
-}
-
-/// The layer stack to give `tonic::transport::Server::layer`.
-pub type GrpcApproovLayer = Stack<
-    MapRequestLayer<fn(http::Request<ApproovBody<Body>>) -> http::Request<Body>>,
-    Stack<ApproovLayer<fn(&ApproovError) -> http::Response<Body>>, Identity>,
->;
-
-/// Turns an [`ApproovLayer`] into a layer for a tonic server: gRPC rejections, tonic bodies.
-pub fn protect(layer: ApproovLayer) -> GrpcApproovLayer {
-    ServiceBuilder::new()
-        .layer(
-            layer.with_rejection_response(
-                unauthenticated as fn(&ApproovError) -> http::Response<Body>,
-            ),
-        )
-        .map_request(into_tonic_body as fn(_) -> _)
-        .into_inner()
-}
-
 /// Serves the protected greeter on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -131,7 +101,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
     Server::builder()
-        .layer(protect(layer))
+        .layer(ApproovGrpcLayer::new(layer))
         .add_service(GreeterServer)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await

@@ -1,4 +1,5 @@
-//! An axum app laid out for production: tracing, CORS, a public health route, graceful
+//! An axum app laid out for production: tracing, CORS, public liveness (`/health`) and
+//! readiness (`/ready`) routes, an async start that never blocks a runtime thread, graceful
 //! shutdown, and the Approov layer on the API routes only.
 //!
 //! ```text
@@ -11,10 +12,10 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
-use tower_approov::{ApproovClaims, ApproovLayer};
+use tower_approov::{ApproovClaims, ApproovConfigBuilder, ApproovLayer};
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
@@ -24,6 +25,21 @@ async fn hello(claims: ApproovClaims) -> Json<Value> {
 
 async fn health() -> &'static str {
     "ok"
+}
+
+/// Readiness: `200 ready` once every key source can verify tokens, `503` before (a JWKS URL
+/// whose first fetch failed). A load balancer sends no traffic until then; liveness
+/// (`/health`) stays `200`, so the orchestrator does not restart a process that only waits for
+/// its keys.
+async fn ready(layer: ApproovLayer) -> (StatusCode, &'static str) {
+    if layer.keys_ready() {
+        (StatusCode::OK, "ready")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Approov keys not loaded yet",
+        )
+    }
 }
 
 /// CORS for a web front end on `origin` that calls the API with Approov headers.
@@ -49,16 +65,19 @@ pub fn cors(origin: HeaderValue) -> CorsLayer {
 ///
 /// - `route_layer`, not `layer`: the check runs only on matched routes, so an unknown path
 ///   still answers 404 rather than 401, and only the routes added *before* it are protected
-///   (`/health`, added after, stays public for load balancers).
+///   (`/health` and `/ready`, added after, stay public for load balancers).
 /// - CORS and tracing wrap everything, outside the check: a preflight `OPTIONS` carries no
 ///   token and must be answered by the CORS layer, never rejected.
 /// - `TraceLayer`'s default spans hold the method and URI, not the headers, so tokens stay out
 ///   of the logs.
 pub fn app(layer: ApproovLayer, cors_origin: HeaderValue) -> Router {
+    // A clone shares the keys: it sees the same readiness as the layer that checks.
+    let probe = layer.clone();
     Router::new()
         .route("/api/hello", get(hello))
         .route_layer(layer)
         .route("/health", get(health))
+        .route("/ready", get(move || ready(probe.clone())))
         .layer(cors(cors_origin))
         .layer(TraceLayer::new_for_http())
 }
@@ -96,8 +115,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     // At start-up, never per request: a bad configuration stops the process with a message
     // that names the variable and how to fix it.
-    let layer = match ApproovLayer::try_from_env() {
-        Ok(layer) => layer,
+    // `build_async`: with a JWKS URL, the first fetch is awaited without blocking this
+    // runtime's threads.
+    let config = match ApproovConfigBuilder::from_env() {
+        Ok(builder) => builder.build_async().await,
+        Err(error) => Err(error),
+    };
+    let layer = match config {
+        Ok(config) => ApproovLayer::new(config),
         Err(error) => {
             eprintln!("tower-approov configuration error: {error}");
             eprintln!("(for a local try: cp .env.example .env)");
@@ -110,7 +135,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "8004".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let addr = listener.local_addr()?;
-    println!("production-style app on http://{addr}/ (public: /health, protected: /api/hello)");
+    println!(
+        "production-style app on http://{addr}/ (public: /health, /ready; protected: /api/hello)"
+    );
     println!(
         "try: cargo run --example mint --features test-util -- --curl http://{addr}/api/hello"
     );

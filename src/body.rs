@@ -39,9 +39,19 @@ pin_project! {
 
 impl<B> ApproovBody<B> {
     /// Wraps a body that was not read.
+    #[must_use]
     pub fn new(body: B) -> Self {
         Self {
             kind: Kind::Streaming { body },
+        }
+    }
+
+    /// The original body when it was not read, else `wrap(self)`.
+    #[cfg_attr(not(feature = "tonic"), allow(dead_code))]
+    pub(crate) fn into_unread_or(self, wrap: impl FnOnce(Self) -> B) -> B {
+        match self.kind {
+            Kind::Streaming { body } => body,
+            kind @ Kind::Buffered { .. } => wrap(Self { kind }),
         }
     }
 

@@ -72,6 +72,12 @@ impl fmt::Debug for ModeHandle {
     }
 }
 
+/// The first JWKS fetch that `build_async` awaits.
+#[cfg(feature = "jwks-url")]
+type FirstFetch = crate::keys::remote::FirstFetch;
+#[cfg(not(feature = "jwks-url"))]
+type FirstFetch = std::convert::Infallible;
+
 /// A checked, ready-to-use configuration. Build one with [`ApproovConfig::builder`] or
 /// [`ApproovConfig::from_env`], then hand it to [`ApproovLayer::new`](crate::ApproovLayer::new).
 #[derive(Clone)]
@@ -522,6 +528,33 @@ impl ApproovConfigBuilder {
     /// [`ConfigError::NoKeySource`] when no key was given; [`ConfigError::NoCryptoProvider`]
     /// when the crate was built without a crypto backend.
     pub fn build(self) -> Result<ApproovConfig, ConfigError> {
+        self.prepare(true).map(|(config, _)| config)
+    }
+
+    /// As [`build`](Self::build), but with a JWKS URL it awaits the first fetch instead of
+    /// blocking the calling thread: call it from async code (e.g. `#[tokio::main]`) without
+    /// `spawn_blocking`. The fetch itself runs on the refresher's own thread, so this works
+    /// with any executor. As with `build`, a first fetch that fails is logged and not an
+    /// error: [`ApproovLayer::keys_ready`](crate::ApproovLayer::keys_ready) tells when the
+    /// keys have arrived.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build).
+    pub async fn build_async(self) -> Result<ApproovConfig, ConfigError> {
+        let (config, first) = self.prepare(false)?;
+        #[cfg(feature = "jwks-url")]
+        if let Some(first) = first {
+            first.await;
+        }
+        #[cfg(not(feature = "jwks-url"))]
+        let _: Option<std::convert::Infallible> = first;
+        Ok(config)
+    }
+
+    /// `build`'s work. With a JWKS URL and `block`, waits for the first fetch here; without
+    /// `block`, returns it to be awaited.
+    fn prepare(self, block: bool) -> Result<(ApproovConfig, Option<FirstFetch>), ConfigError> {
         ensure_crypto_provider()?;
         #[cfg(feature = "jwks-url")]
         let jwks_url = self.jwks_url.filter(|o| !o.url.is_empty());
@@ -537,11 +570,18 @@ impl ApproovConfigBuilder {
                            both have none: give rotated secrets a kid, `kid:secret`)",
             });
         }
-        let keys = match jwks_url {
+        let (keys, first) = match jwks_url {
             #[cfg(feature = "jwks-url")]
-            Some(options) => crate::keys::remote::start(options, self.keys)?,
-            _ => KeyStore::fixed(self.keys),
+            Some(options) if block => (crate::keys::remote::start(options, self.keys)?, None),
+            #[cfg(feature = "jwks-url")]
+            Some(options) => {
+                let (keys, fetch) = crate::keys::remote::spawn(options, self.keys)?;
+                (keys, Some(fetch))
+            }
+            _ => (KeyStore::fixed(self.keys), None),
         };
+        #[cfg(not(feature = "jwks-url"))]
+        let _ = block;
         let verifier = Verifier {
             keys,
             leeway: self.leeway.as_secs_f64(),
@@ -549,7 +589,7 @@ impl ApproovConfigBuilder {
             audiences: self.audiences.map(Vec::into_boxed_slice),
             cache: TokenCache::new(self.token_cache_size),
         };
-        Ok(ApproovConfig {
+        let config = ApproovConfig {
             shared: Arc::new(Shared {
                 verifier: Arc::new(verifier),
                 token_header: self.token_header,
@@ -562,7 +602,8 @@ impl ApproovConfigBuilder {
                 cache_size: self.token_cache_size,
                 signing: SigningVerifier::new(self.signing),
             }),
-        })
+        };
+        Ok((config, first))
     }
 
     /// A builder filled from the process environment, after loading a `.env` file if one is

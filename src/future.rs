@@ -14,6 +14,7 @@ type Digesting<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Sen
 
 pin_project! {
     /// The response future of [`ApproovService`](crate::ApproovService).
+    #[must_use = "futures do nothing unless polled"]
     pub struct ResponseFuture<F, B, E> {
         #[pin]
         kind: Kind<F, B, E>,

@@ -372,6 +372,12 @@ impl KeyStore {
         self.current.load()
     }
 
+    /// Whether every key source can verify: always for fixed keys; for a JWKS URL, once a
+    /// fetch delivered its keys.
+    pub(crate) fn ready(&self) -> bool {
+        !self.current.load().pending
+    }
+
     /// Called when a token names a `kid` that no key has, or when no remote key has been
     /// fetched yet: asks the refresher for an early fetch (rate-limited, coalesced). Never
     /// blocks.

@@ -124,6 +124,32 @@ impl<R> ApproovLayer<R> {
         }
     }
 
+    /// Whether every key source can verify: at once for secrets, PEM keys and JWKS text; for
+    /// a JWKS URL, once a fetch delivered its keys. Until then a token whose key is not among
+    /// the configured ones is rejected with
+    /// [`KeysUnavailable`](crate::ApproovErrorKind::KeysUnavailable). For a readiness probe:
+    ///
+    /// ```
+    /// # use axum::{Router, http::StatusCode, routing::get};
+    /// # use tower_approov::{ApproovConfig, ApproovLayer};
+    /// # fn main() -> Result<(), tower_approov::ConfigError> {
+    /// # let approov = ApproovLayer::new(ApproovConfig::builder().with_secret(b"0123456789abcdef0123456789abcdef", None)?.build()?);
+    /// let probe = approov.clone();
+    /// let app: Router = Router::new().route(
+    ///     "/ready",
+    ///     get(move || async move {
+    ///         if probe.keys_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }
+    ///     }),
+    /// );
+    /// # assert!(approov.keys_ready());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn keys_ready(&self) -> bool {
+        self.config.shared.verifier.keys.ready()
+    }
+
     /// The configuration this layer checks with.
     #[must_use]
     pub fn config(&self) -> &ApproovConfig {

@@ -34,6 +34,9 @@ mod signing;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub mod tonic;
 mod verify;
 
 pub use binding::pay_claim_for;
@@ -53,7 +56,7 @@ pub use keys::remote::{
     JWKS_MAX_BODY_BYTES,
 };
 pub use layer::ApproovLayer;
-pub use response::{JsonRejection, RejectionResponse};
+pub use response::{JsonRejection, RejectionResponse, RequestHead};
 pub use service::ApproovService;
 pub use signing::{
     DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,

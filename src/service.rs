@@ -14,7 +14,7 @@ use crate::config::{ApproovConfig, Mode, Shared};
 use crate::error::{ApproovError, ApproovErrorKind};
 use crate::future::ResponseFuture;
 use crate::metrics::Observation;
-use crate::response::RejectionResponse;
+use crate::response::{RejectionResponse, RequestHead};
 use crate::signing::{self, DigestCheck, Outcome, RequestView};
 use crate::verify;
 
@@ -42,6 +42,24 @@ impl<S, R> ApproovService<S, R> {
             config,
             rejection,
         }
+    }
+
+    /// The inner service.
+    #[must_use]
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    #[must_use]
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes this service, returning the inner service.
+    #[must_use]
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 
     /// The check alone, with no inner service involved: what `call` does with a request's
@@ -110,35 +128,36 @@ fn extract_token<'h>(shared: &Shared, headers: &'h HeaderMap) -> Result<&'h str,
 
 /// The request's `Approov-TraceID`, for the logs, when it is a short visible-ASCII value. It
 /// comes from the client: anything longer or with other bytes is left out of the logs.
-fn trace_id(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get("approov-traceid")?.as_bytes();
-    let visible = value.len() <= 128 && value.iter().all(|b| b.is_ascii_graphic());
-    // Visible ASCII is UTF-8.
-    visible.then(|| String::from_utf8_lossy(value).into_owned())
+fn trace_id(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get("approov-traceid")?;
+    let bytes = value.as_bytes();
+    if bytes.len() > 128 || !bytes.iter().all(u8::is_ascii_graphic) {
+        return None;
+    }
+    value.to_str().ok()
 }
 
 /// A failed check: counted, logged, then answered with the rejection response, or, in monitor
 /// mode, let through with the error in the request extensions in place of claims (`None`).
-fn fail<R, ResBody>(
+fn fail<R, ReqBody, ResBody>(
     kind: ApproovErrorKind,
     mode: Mode,
     observation: Observation,
-    request_extensions: &mut http::Extensions,
+    request: &mut Request<ReqBody>,
     rejection: &R,
-    trace_id: Option<&str>,
 ) -> Option<Response<ResBody>>
 where
     R: RejectionResponse<ResBody>,
 {
     observation.finish(mode, Err(kind));
-    log_failure(kind, mode, trace_id);
+    log_failure(kind, mode, trace_id(request.headers()));
     let error = ApproovError::new(kind);
     if mode == Mode::Monitor {
-        request_extensions.remove::<ApproovClaims>();
-        request_extensions.insert(error);
+        request.extensions_mut().remove::<ApproovClaims>();
+        request.extensions_mut().insert(error);
         return None;
     }
-    let mut response = rejection.rejection(&error);
+    let mut response = rejection.rejection(&error, &RequestHead::of(request));
     response.extensions_mut().insert(error);
     Some(response)
 }
@@ -234,15 +253,7 @@ impl<S, R> ApproovService<S, R> {
                         ApproovErrorKind::BodyTooLarge => Mode::Enforce,
                         _ => mode.get(),
                     };
-                    let trace = trace_id(req.headers());
-                    let failure = fail(
-                        kind,
-                        mode,
-                        observation,
-                        req.extensions_mut(),
-                        &rejection,
-                        trace.as_deref(),
-                    );
+                    let failure = fail(kind, mode, observation, &mut req, &rejection);
                     if let Some(response) = failure {
                         return Ok(response);
                     }
@@ -296,15 +307,7 @@ where
             Err(kind) => {
                 let mut req = req.map(ApproovBody::new);
                 let mode = shared.mode.get();
-                let trace = trace_id(req.headers());
-                match fail(
-                    kind,
-                    mode,
-                    observation,
-                    req.extensions_mut(),
-                    &self.rejection,
-                    trace.as_deref(),
-                ) {
+                match fail(kind, mode, observation, &mut req, &self.rejection) {
                     Some(response) => ResponseFuture::rejected(response),
                     None => ResponseFuture::future(self.inner.call(req)),
                 }

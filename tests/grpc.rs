@@ -6,6 +6,7 @@ mod example;
 mod loopback;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use example::{HelloReply, HelloRequest};
 use http::uri::PathAndQuery;
@@ -15,23 +16,42 @@ use tonic::{Code, Request, Status};
 use tonic_prost::ProstCodec;
 use tower::util::MapResponseLayer;
 use tower_approov::test_util::TokenBuilder;
+use tower_approov::tonic::ApproovGrpcLayer;
+use tower_approov::{ApproovError, RejectionResponse, RequestHead};
 
-/// Serves the example's greeter behind [`example::protect`], with the tests' reason reporter
-/// outside it (a gRPC error's response headers reach the client as the status metadata).
-async fn start(secret: &[u8]) -> SocketAddr {
+/// Serves the example's greeter behind `layer`, with the tests' reason reporter outside it (a
+/// gRPC error's response headers reach the client as the status metadata).
+async fn start_with<R>(layer: ApproovGrpcLayer<R>) -> SocketAddr
+where
+    R: RejectionResponse<tonic::body::Body> + Clone + Send + Sync + 'static,
+{
     let (listener, addr) = loopback::listener().await;
     let router = Server::builder()
         .layer(MapResponseLayer::new(
             loopback::expose_reason::<tonic::body::Body>,
         ))
-        .layer(example::protect(loopback::layer(secret)))
+        .layer(layer)
         .add_service(example::GreeterServer);
     tokio::spawn(router.serve_with_incoming(TcpIncoming::from(listener)));
     addr
 }
 
+/// The example's server: the layer in one line, `ApproovGrpcLayer::new`.
+async fn start(secret: &[u8]) -> SocketAddr {
+    start_with(ApproovGrpcLayer::new(loopback::layer(secret))).await
+}
+
 /// Calls `SayHello` with a real tonic client, with the token as `approov-token` metadata.
 async fn say_hello(addr: SocketAddr, token: Option<&str>) -> Result<HelloReply, Status> {
+    say_hello_with(addr, token, &[]).await
+}
+
+/// `say_hello` with extra metadata.
+async fn say_hello_with(
+    addr: SocketAddr,
+    token: Option<&str>,
+    metadata: &[(&'static str, &str)],
+) -> Result<HelloReply, Status> {
     let channel = Channel::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect()
@@ -46,6 +66,9 @@ async fn say_hello(addr: SocketAddr, token: Option<&str>) -> Result<HelloReply, 
         request
             .metadata_mut()
             .insert("approov-token", token.parse().unwrap());
+    }
+    for (name, value) in metadata {
+        request.metadata_mut().insert(*name, value.parse().unwrap());
     }
     let codec = ProstCodec::<HelloRequest, HelloReply>::default();
     client
@@ -103,4 +126,55 @@ async fn a_grpc_call_with_a_valid_token_succeeds_and_the_handler_sees_the_claims
 
     assert_eq!(reply.message, "Hello, tester");
     assert_eq!(reply.did, "grpc-device-42");
+}
+
+/// A rejection that sets gRPC metadata from the request: the client's trace id, for support.
+fn unauthenticated_with_trace_id(
+    _error: &ApproovError,
+    request: &RequestHead<'_>,
+) -> http::Response<tonic::body::Body> {
+    let mut status = Status::unauthenticated("missing or invalid Approov token");
+    if let Some(id) = request
+        .headers()
+        .get("approov-traceid")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+    {
+        status.metadata_mut().insert("approov-traceid", id);
+    }
+    status.into_http()
+}
+
+#[tokio::test]
+async fn a_grpc_rejection_hook_can_echo_the_trace_id_as_status_metadata() {
+    let secret = loopback::secret();
+    let layer = ApproovGrpcLayer::new(loopback::layer(&secret))
+        .with_rejection_response(unauthenticated_with_trace_id);
+    let addr = start_with(layer).await;
+
+    let status = say_hello_with(addr, None, &[("approov-traceid", "trace-77")])
+        .await
+        .unwrap_err();
+
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(reason(&status), Some("missing_token"));
+    assert_eq!(
+        status.metadata().get("approov-traceid").unwrap(),
+        "trace-77"
+    );
+}
+
+#[tokio::test]
+async fn a_grpc_call_with_an_expired_token_gets_unauthenticated() {
+    let secret = loopback::secret();
+    let addr = start(&secret).await;
+    let token = TokenBuilder::hs256(&secret)
+        .expired_since(Duration::from_secs(60))
+        .build()
+        .unwrap();
+
+    let status = say_hello(addr, Some(&token)).await.unwrap_err();
+
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(reason(&status), Some("expired"));
 }

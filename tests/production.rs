@@ -105,3 +105,14 @@ async fn a_cross_origin_rejection_still_carries_the_cors_headers() {
     // Otherwise the browser hides the 401 from the front end's code.
     assert_eq!(response.headers()["access-control-allow-origin"], ORIGIN);
 }
+
+#[tokio::test]
+async fn the_ready_route_answers_200_without_a_token_when_the_keys_are_static() {
+    let addr = start(&loopback::secret()).await;
+
+    let response = loopback::send(loopback::get(&format!("http://{addr}/ready"), None)).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(loopback::reason(&response), None, "the check never ran");
+    assert_eq!(&response.body()[..], b"ready");
+}

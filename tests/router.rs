@@ -9,7 +9,7 @@ use axum::routing::get;
 use common::*;
 use http::{Response, StatusCode};
 use tower::ServiceBuilder;
-use tower_approov::{ApproovError, ApproovErrorKind as Kind, ApproovLayer, Mode};
+use tower_approov::{ApproovError, ApproovErrorKind as Kind, ApproovLayer, Mode, RequestHead};
 
 // --- Monitor mode ------------------------------------------------------------------------
 
@@ -160,7 +160,7 @@ async fn routes_added_after_route_layer_are_not_protected() {
 
 // --- Another rejection response ----------------------------------------------------------
 
-fn teapot(error: &ApproovError) -> Response<Body> {
+fn teapot(error: &ApproovError, _request: &RequestHead<'_>) -> Response<Body> {
     let _ = error.kind();
     Response::builder()
         .status(StatusCode::IM_A_TEAPOT)

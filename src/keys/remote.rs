@@ -24,10 +24,13 @@
 //! cached tokens at once, at the price of re-verifying the other cached tokens once.
 
 use std::fmt;
+use std::future::Future;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::{KeySet, KeyStore, parse_jwks};
@@ -159,7 +162,82 @@ fn millis_since(origin: Instant) -> u64 {
 /// Checks the URL, starts the refresher thread and waits for its first fetch (at most the
 /// fetch timeout, plus a second). `fixed` are the configuration's other keys, kept in every
 /// set the refresher builds.
-pub(crate) fn start(options: RemoteOptions, mut fixed: KeySet) -> Result<KeyStore, ConfigError> {
+pub(crate) fn start(options: RemoteOptions, fixed: KeySet) -> Result<KeyStore, ConfigError> {
+    let wait_first = options.timeout + Duration::from_secs(1);
+    let (store, first) = spawn(options, fixed)?;
+    // So that the first requests find the keys. Whatever happened, the refresher logged it.
+    first.wait(wait_first);
+    Ok(store)
+}
+
+/// The end of the refresher's first fetch, whatever its outcome: waited for by
+/// [`start`] on the calling thread, or awaited (as a future) by `build_async`, which so never
+/// blocks a runtime thread. The fetch is bounded by the fetch timeout (ureq's global timeout),
+/// and a refresher thread that panics signals the end too, so neither waits for ever.
+#[derive(Clone, Default)]
+pub(crate) struct FirstFetch(Arc<(Mutex<FirstState>, Condvar)>);
+
+#[derive(Default)]
+struct FirstState {
+    done: bool,
+    waker: Option<Waker>,
+}
+
+impl FirstFetch {
+    fn state(&self) -> MutexGuard<'_, FirstState> {
+        // The lock guards two plain fields: a panic elsewhere cannot leave them inconsistent.
+        self.0.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn finish(&self) {
+        let waker = {
+            let mut state = self.state();
+            state.done = true;
+            state.waker.take()
+        };
+        self.0.1.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Blocks the calling thread until the first fetch ended, or `timeout`.
+    fn wait(&self, timeout: Duration) {
+        let state = self.state();
+        let _ = self
+            .0
+            .1
+            .wait_timeout_while(state, timeout, |state| !state.done);
+    }
+}
+
+impl Future for FirstFetch {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.state();
+        if state.done {
+            return Poll::Ready(());
+        }
+        state.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Signals the end of the first fetch when dropped: after it, or while unwinding.
+struct FirstDone(FirstFetch);
+
+impl Drop for FirstDone {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
+/// [`start`] without the wait: the store, and the first fetch to wait for.
+pub(crate) fn spawn(
+    options: RemoteOptions,
+    mut fixed: KeySet,
+) -> Result<(KeyStore, FirstFetch), ConfigError> {
     let variable = options.variable;
     let (https, host) = check_url(&options.url, options.allow_http, variable)?;
     let mut config = ureq::Agent::config_builder()
@@ -186,8 +264,8 @@ pub(crate) fn start(options: RemoteOptions, mut fixed: KeySet) -> Result<KeyStor
         min_refresh_interval: options.min_refresh_interval,
     });
     let (trigger, requests) = sync_channel(1);
-    let (first_done, first) = sync_channel(1);
-    let wait_first = options.timeout + Duration::from_secs(1);
+    let first = FirstFetch::default();
+    let first_done = FirstDone(first.clone());
     let refresher = Refresher {
         agent,
         options,
@@ -198,12 +276,10 @@ pub(crate) fn start(options: RemoteOptions, mut fixed: KeySet) -> Result<KeyStor
     };
     std::thread::Builder::new()
         .name("approov-jwks".to_owned())
-        .spawn(move || refresher.run(&requests, &first_done))
+        .spawn(move || refresher.run(&requests, first_done))
         .map_err(|source| ConfigError::Io { variable, source })?;
-    // So that the first requests find the keys. Whatever happened, the refresher logged it.
-    let _ = first.recv_timeout(wait_first);
 
-    Ok(KeyStore {
+    let store = KeyStore {
         current,
         remote: Some(Arc::new(Remote {
             state,
@@ -211,7 +287,8 @@ pub(crate) fn start(options: RemoteOptions, mut fixed: KeySet) -> Result<KeyStor
             seen_epoch: AtomicU64::new(0),
             host: host.into_boxed_str(),
         })),
-    })
+    };
+    Ok((store, first))
 }
 
 /// Returns whether the URL is https, and its host.
@@ -301,9 +378,9 @@ impl fmt::Display for FetchError {
 }
 
 impl Refresher {
-    fn run(mut self, requests: &Receiver<()>, first_done: &SyncSender<()>) {
+    fn run(mut self, requests: &Receiver<()>, first_done: FirstDone) {
         let mut wait = self.refresh();
-        let _ = first_done.try_send(());
+        drop(first_done);
         loop {
             match requests.recv_timeout(wait) {
                 Ok(()) | Err(RecvTimeoutError::Timeout) => wait = self.refresh(),
@@ -426,6 +503,20 @@ fn parse_max_age(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_first_fetch_future_resolves_even_if_the_refresher_thread_panics() {
+        let first = FirstFetch::default();
+        let done = FirstDone(first.clone());
+        let thread = std::thread::spawn(move || {
+            let _done = done;
+            panic!("a refresher that fails before its first fetch ends");
+        });
+        first.clone().await;
+        assert!(thread.join().is_err());
+        // And a blocking waiter returns at once, well before its timeout.
+        first.wait(Duration::from_secs(3600));
+    }
 
     #[test]
     fn max_age_is_read_from_cache_control() {

@@ -1,0 +1,187 @@
+//! Async start and readiness: `ApproovConfigBuilder::build_async` and
+//! `ApproovLayer::keys_ready`, with a real JWKS served on loopback and `examples/production.rs`
+//! (its `/ready` route) served on loopback too.
+//!
+//! No test asserts on time: the waits are liveness waits bounded by a deadline.
+
+#[allow(dead_code)]
+#[path = "../examples/production.rs"]
+mod example;
+mod keys_support;
+mod loopback;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderValue;
+use axum::response::IntoResponse;
+use http::StatusCode;
+use jsonwebtoken::Algorithm;
+use keys_support::{jwk, jwks, keys, token};
+use tower::util::MapResponseLayer;
+use tower_approov::{ApproovConfig, ApproovConfigBuilder, ApproovLayer};
+
+/// What the JWKS server answers now, and how often it was asked.
+#[derive(Clone)]
+struct Jwks {
+    answer: Arc<Mutex<(StatusCode, Vec<u8>)>>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl Jwks {
+    fn set(&self, status: StatusCode, body: Vec<u8>) {
+        *self.answer.lock().unwrap() = (status, body);
+    }
+}
+
+async fn serve_jwks(State(jwks): State<Jwks>) -> impl IntoResponse {
+    jwks.hits.fetch_add(1, Ordering::SeqCst);
+    let (status, body) = jwks.answer.lock().unwrap().clone();
+    (status, [("content-type", "application/json")], body)
+}
+
+/// A JWKS server spawned on the *calling* runtime: with `#[tokio::test]`'s single thread, it
+/// can only answer while that thread is free.
+async fn jwks_server(status: StatusCode, body: Vec<u8>) -> (String, Jwks) {
+    let jwks = Jwks {
+        answer: Arc::new(Mutex::new((status, body))),
+        hits: Arc::new(AtomicUsize::new(0)),
+    };
+    let app = axum::Router::new()
+        .route("/jwks.json", axum::routing::get(serve_jwks))
+        .with_state(jwks.clone());
+    let (listener, addr) = loopback::listener().await;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/jwks.json"), jwks)
+}
+
+fn good_jwks() -> Vec<u8> {
+    jwks(&[jwk(Algorithm::ES256, &keys().p256, Some("a"), true)])
+}
+
+fn es256_token() -> String {
+    token(Algorithm::ES256, &keys().p256, Some("a"))
+}
+
+fn remote(url: &str) -> ApproovConfigBuilder {
+    ApproovConfig::builder()
+        .with_jwks_url(url)
+        .with_jwks_fetch_timeout(Duration::from_secs(2))
+}
+
+/// Serves the production example with `layer`, reporting rejection reasons.
+async fn start(layer: ApproovLayer) -> SocketAddr {
+    let (listener, addr) = loopback::listener().await;
+    let app = example::app(layer, HeaderValue::from_static("https://app.example.com")).layer(
+        MapResponseLayer::new(loopback::expose_reason::<axum::body::Body>),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+#[tokio::test]
+async fn build_async_awaits_the_first_jwks_fetch_without_blocking_the_runtime_serving_it() {
+    keys_support::install_provider();
+    let (url, jwks) = jwks_server(StatusCode::OK, good_jwks()).await;
+
+    // The JWKS server runs on this test's only thread: the fetch can succeed only if the
+    // await gives the thread back while the refresher thread fetches.
+    let config = remote(&url).build_async().await.unwrap();
+    let layer = ApproovLayer::new(config);
+
+    assert!(layer.keys_ready());
+    assert_eq!(jwks.hits.load(Ordering::SeqCst), 1);
+    let addr = start(layer).await;
+    let hello = format!("http://{addr}/api/hello");
+    let response = loopback::send(loopback::get(&hello, Some(&es256_token()))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(loopback::reason(&response), None);
+}
+
+#[tokio::test]
+async fn build_on_the_runtime_serving_the_jwks_blocks_it_so_the_first_fetch_times_out() {
+    // Why `build_async` exists: the blocking `build` holds this test's only thread, so the
+    // JWKS server spawned on it cannot answer before the fetch timeout.
+    keys_support::install_provider();
+    let (url, _jwks) = jwks_server(StatusCode::OK, good_jwks()).await;
+
+    let config = ApproovConfig::builder()
+        .with_jwks_url(&url)
+        .with_jwks_fetch_timeout(Duration::from_millis(300))
+        .with_jwks_min_refresh_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let layer = ApproovLayer::new(config);
+
+    assert!(!layer.keys_ready());
+    let addr = start(layer).await;
+    let hello = format!("http://{addr}/api/hello");
+    let response = loopback::send(loopback::get(&hello, Some(&es256_token()))).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(loopback::reason(&response), Some("keys_unavailable"));
+}
+
+#[tokio::test]
+async fn the_ready_route_answers_503_until_a_jwks_fetch_succeeds_then_200() {
+    keys_support::install_provider();
+    let (url, jwks) = jwks_server(StatusCode::SERVICE_UNAVAILABLE, b"{}".to_vec()).await;
+    let config = remote(&url)
+        .with_jwks_min_refresh_interval(Duration::from_millis(20))
+        .build_async()
+        .await
+        .unwrap();
+    let layer = ApproovLayer::new(config);
+    assert!(!layer.keys_ready(), "the first fetch failed");
+    let addr = start(layer).await;
+    let ready = format!("http://{addr}/ready");
+    let hello = format!("http://{addr}/api/hello");
+
+    let response = loopback::send(loopback::get(&ready, None)).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(&response.body()[..], b"Approov keys not loaded yet");
+    let response = loopback::send(loopback::get(&hello, Some(&es256_token()))).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(loopback::reason(&response), Some("keys_unavailable"));
+    let health = loopback::send(loopback::get(&format!("http://{addr}/health"), None)).await;
+    assert_eq!(
+        health.status(),
+        StatusCode::OK,
+        "liveness does not wait for keys"
+    );
+
+    jwks.set(StatusCode::OK, good_jwks());
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..500 {
+        status = loopback::send(loopback::get(&ready, None)).await.status();
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, StatusCode::OK, "ready after a good fetch");
+    let response = loopback::send(loopback::get(&hello, Some(&es256_token()))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(loopback::reason(&response), None);
+}
+
+#[tokio::test]
+async fn build_async_without_a_jwks_url_is_ready_at_once() {
+    let config = ApproovConfig::builder()
+        .with_secret(&loopback::secret(), None)
+        .unwrap()
+        .build_async()
+        .await
+        .unwrap();
+
+    assert!(ApproovLayer::new(config).keys_ready());
+}
+
+#[tokio::test]
+async fn build_async_reports_the_same_config_errors_as_build() {
+    let error = ApproovConfig::builder().build_async().await.unwrap_err();
+
+    assert!(matches!(error, tower_approov::ConfigError::NoKeySource));
+}
