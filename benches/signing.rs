@@ -8,6 +8,10 @@
 //! Each case sends the same request through `ApproovService` around a trivial inner service,
 //! `ITERATIONS` times, after a warm-up; the token is in the verified-token cache, as it is for
 //! a real app that reuses its token.
+//!
+//! [`worst_case`] then measures the bound on the URL forms: a forged signature on a URL that
+//! the RFC, iOS and OkHttp forms each write differently (three verifications, then refused),
+//! against the same forgery on an ordinary URL (one verification).
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -144,6 +148,74 @@ async fn main() {
             "{name:<46} {:>8.2}us {:>7.2}x",
             time.as_secs_f64() * 1e6,
             time.as_secs_f64() / baseline.as_secs_f64()
+        );
+    }
+
+    worst_case(&token).await;
+}
+
+/// The most a request can cost in signature verifications (three, one per URL form), as a ratio
+/// to one verification. Both cases are forged (signed by another key, so refused), and are
+/// interleaved over `ROUNDS` rounds; the medians are compared.
+async fn worst_case(token: &str) {
+    const ROUNDS: usize = 15;
+    const PER_ROUND: u32 = 2_000;
+    let config = ApproovConfig::builder()
+        .with_secret(SECRET, None)
+        .unwrap()
+        .with_message_signing(MessageSigning::Require)
+        .build()
+        .unwrap();
+    let mut service = ApproovLayer::new(config).layer(tower::service_fn(inner));
+    let forger = InstallationKey::generate().unwrap();
+    let forged = |url: &str| {
+        let mut request = Request::get(url)
+            .header("approov-token", token)
+            .body(Vec::new())
+            .unwrap();
+        RequestSigner::new(&forger).sign(&mut request).unwrap();
+        request.map(|b| Full::new(Bytes::from(b)))
+    };
+    // `/` before `?`, and a raw `|`: the RFC, iOS and OkHttp forms are three different bases.
+    let ambiguous = forged("https://api.example.com/?q=a|b");
+    // Every form gives the same base: one verification.
+    let ordinary = forged("https://api.example.com/v1/orders?page=1");
+
+    let mut time = async |request: &Request<Full<Bytes>>, n: u32| {
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut req = Request::new(request.body().clone());
+            *req.uri_mut() = request.uri().clone();
+            *req.headers_mut() = request.headers().clone();
+            let response = service.ready().await.unwrap().call(req).await.unwrap();
+            assert_eq!(response.status(), 401);
+            black_box(response);
+        }
+        start.elapsed() / n
+    };
+    time(&ambiguous, 1_000).await;
+    time(&ordinary, 1_000).await;
+    let (mut worst, mut one) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        worst.push(time(&ambiguous, PER_ROUND).await);
+        one.push(time(&ordinary, PER_ROUND).await);
+    }
+    worst.sort();
+    one.sort();
+    let (worst, one) = (worst[ROUNDS / 2], one[ROUNDS / 2]);
+    println!();
+    println!(
+        "{:<46} {:>10} {:>8}",
+        "worst case (medians of 15 interleaved rounds)", "per req", "ratio"
+    );
+    for (name, t) in [
+        ("forged signature, ordinary URL (1 verification)", one),
+        ("forged signature, ambiguous URL (3, the bound)", worst),
+    ] {
+        println!(
+            "{name:<46} {:>8.2}us {:>7.2}x",
+            t.as_secs_f64() * 1e6,
+            t.as_secs_f64() / one.as_secs_f64()
         );
     }
 }

@@ -42,15 +42,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    // An HTTP/1.1 request carries no scheme, and the layer then assumes the `https` a mobile
+    // app calls. This demo calls plain `http` on loopback, so it says so with its origin.
     let config = ApproovConfig::builder()
         .with_secret(SECRET, None)?
         .with_message_signing(MessageSigning::Require)
+        .with_public_origin(&format!("http://{addr}"))?
         .build()?;
     let app = Router::new()
         .route("/v1/orders", get(orders).post(orders))
         .layer(ApproovLayer::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
     println!("API requiring signed requests on http://{addr}/v1/orders\n");
 

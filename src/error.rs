@@ -19,7 +19,8 @@ pub enum ApproovErrorKind {
     TokenTooLong,
     /// When the token header value is not visible ASCII (for example non-UTF-8 bytes).
     InvalidTokenEncoding,
-    /// When the token is not three base64url segments separated by dots.
+    /// When the token is not three base64url segments separated by dots, or the configured
+    /// prefix is not followed by whitespace (`Bearer<token>` for the prefix `Bearer`).
     MalformedToken,
     /// When the JOSE header is not a JSON object, or has a `crit` member.
     MalformedHeader,
@@ -59,8 +60,8 @@ pub enum ApproovErrorKind {
     PayClaimMalformed,
     /// When the `pay` claim does not match the hash of the binding headers.
     PayClaimMismatch,
-    /// When message signing is required and the request has no `Signature-Input` or
-    /// `Signature` header.
+    /// When message signing is required, the token has an `ipk` claim and the request has no
+    /// `Signature-Input` or `Signature` header.
     SignatureMissing,
     /// When the `install` label is missing from `Signature-Input` or `Signature`.
     SignatureLabelMissing,
@@ -72,13 +73,15 @@ pub enum ApproovErrorKind {
     /// `keyid`, `nonce`, `tag`.
     SignatureParameterNotAllowed,
     /// When `created` is missing, in the future beyond the skew, older than the maximum age, or
-    /// `expires` has passed.
+    /// `expires` has passed, is before `created`, or is missing while required.
     SignatureExpired,
-    /// When the body does not match the covered `Content-Digest`.
+    /// When the body does not match the covered `Content-Digest`, or, with
+    /// `APPROOV_SIGNATURE_REQUIRE_DIGEST`, a signed request with a body does not cover it.
     ContentDigestMismatch,
     /// When a body that must be digested is larger than the configured limit.
     BodyTooLarge,
-    /// When the request is signed (or signing is required) and the token has no `ipk` claim.
+    /// When message signing is required, missing `ipk`s are not allowed
+    /// (`APPROOV_ALLOW_MISSING_IPK=false`) and the token has no `ipk` claim.
     InstallationKeyMissing,
     /// When the token's `ipk` claim is not a base64 DER P-256 public key.
     InstallationKeyMalformed,
@@ -87,6 +90,15 @@ pub enum ApproovErrorKind {
     /// When the server's clock reads a time before 1970: no expiry can be judged, so every
     /// token is refused until the clock is fixed.
     ClockBeforeEpoch,
+    /// When the token header holds `NO_NETWORK` (after the prefix) in place of a token: the
+    /// Approov SDK could not reach the Approov cloud.
+    NoNetwork,
+    /// When the token header holds `POOR_NETWORK` (after the prefix) in place of a token: the
+    /// Approov SDK's network was too poor to fetch a token.
+    PoorNetwork,
+    /// When the token header holds `MITM_DETECTED` (after the prefix) in place of a token: the
+    /// Approov SDK detected a man in the middle on the device's connection. Logged at `warn`.
+    MitmDetected,
 }
 
 impl ApproovErrorKind {
@@ -128,6 +140,9 @@ impl ApproovErrorKind {
         Self::InstallationKeyMalformed,
         Self::MessageSignatureInvalid,
         Self::ClockBeforeEpoch,
+        Self::NoNetwork,
+        Self::PoorNetwork,
+        Self::MitmDetected,
     ];
 
     /// The stable, machine-readable reason code written to logs and metrics.
@@ -172,14 +187,21 @@ impl ApproovErrorKind {
             Self::InstallationKeyMalformed => "ipk_malformed",
             Self::MessageSignatureInvalid => "message_signature_invalid",
             Self::ClockBeforeEpoch => "clock_before_epoch",
+            Self::NoNetwork => "no_network",
+            Self::PoorNetwork => "poor_network",
+            Self::MitmDetected => "mitm_detected",
         }
     }
 
     /// Whether the failure is the client's doing (logged at `debug`) rather than a sign of a
-    /// server-side problem (logged at `warn`), such as keys that could not be fetched.
+    /// server-side problem, such as keys that could not be fetched, or of an attack, such as a
+    /// man in the middle the SDK detected (both logged at `warn`).
     #[must_use]
     pub const fn is_client_fault(self) -> bool {
-        !matches!(self, Self::KeysUnavailable | Self::ClockBeforeEpoch)
+        !matches!(
+            self,
+            Self::KeysUnavailable | Self::ClockBeforeEpoch | Self::MitmDetected
+        )
     }
 }
 

@@ -424,7 +424,7 @@ const KEYS_UNAVAILABLE_WARN_INTERVAL: Duration = Duration::from_secs(10);
 /// [`KEYS_UNAVAILABLE_WARN_INTERVAL`], with the count of such failures since the last
 /// warning, and at `debug` in between. During a JWKS outage every request fails this way, and
 /// a warning per request would flood the logs (and hide the fetch warnings that say why).
-pub(crate) fn log_keys_unavailable(mode: crate::config::Mode) {
+pub(crate) fn log_keys_unavailable(mode: crate::config::Mode, trace_id: Option<&str>) {
     static ORIGIN: OnceLock<Instant> = OnceLock::new();
     static LAST_WARN_MS: AtomicU64 = AtomicU64::new(u64::MAX);
     static SINCE_LAST_WARN: AtomicU64 = AtomicU64::new(0);
@@ -449,13 +449,19 @@ pub(crate) fn log_keys_unavailable(mode: crate::config::Mode) {
         tracing::warn!(
             reason,
             mode,
+            trace_id,
             count,
             interval_seconds = KEYS_UNAVAILABLE_WARN_INTERVAL.as_secs(),
             "Approov check failed: no key could be fetched yet ({count} such failures since the last \
              warning; at most one warning per interval)"
         );
     } else {
-        tracing::debug!(reason, mode, "Approov check failed (warning rate-limited)");
+        tracing::debug!(
+            reason,
+            mode,
+            trace_id,
+            "Approov check failed (warning rate-limited)"
+        );
     }
 }
 

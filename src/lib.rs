@@ -60,5 +60,5 @@ pub use response::{JsonRejection, RejectionResponse, RequestHead};
 pub use service::ApproovService;
 pub use signing::{
     DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,
-    MessageSigning, SigningConfig,
+    ForwardedHeaders, MessageSigning, SigningConfig,
 };

@@ -109,12 +109,32 @@ fn extract_token<'h>(shared: &Shared, headers: &'h HeaderMap) -> Result<&'h str,
         && let Some(head) = token.get(..prefix.len())
         && head.eq_ignore_ascii_case(prefix)
     {
-        token = token[prefix.len()..].trim_start();
+        let rest = &token[prefix.len()..];
+        // `Bearer <token>`, never `Bearer<token>`: the prefix is a word of its own.
+        if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
+            return Err(ApproovErrorKind::MalformedToken);
+        }
+        token = rest.trim_start();
     }
-    if token.is_empty() {
-        return Err(ApproovErrorKind::EmptyToken);
+    // What the SDK sends in place of a token it could not get: never decoded or cached.
+    match token {
+        "" => Err(ApproovErrorKind::EmptyToken),
+        "NO_NETWORK" => Err(ApproovErrorKind::NoNetwork),
+        "POOR_NETWORK" => Err(ApproovErrorKind::PoorNetwork),
+        "MITM_DETECTED" => Err(ApproovErrorKind::MitmDetected),
+        token => Ok(token),
     }
-    Ok(token)
+}
+
+/// The request's `Approov-TraceID`, for the logs, when it is a short visible-ASCII value. It
+/// comes from the client: anything longer or with other bytes is left out of the logs.
+fn trace_id(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get("approov-traceid")?;
+    let bytes = value.as_bytes();
+    if bytes.len() > 128 || !bytes.iter().all(u8::is_ascii_graphic) {
+        return None;
+    }
+    value.to_str().ok()
 }
 
 /// A failed check: counted, logged, then answered with the rejection response, or, in monitor
@@ -130,7 +150,7 @@ where
     R: RejectionResponse<ResBody>,
 {
     observation.finish(mode, Err(kind));
-    log_failure(kind, mode);
+    log_failure(kind, mode, trace_id(request.headers()));
     let error = ApproovError::new(kind);
     if mode == Mode::Monitor {
         request.extensions_mut().remove::<ApproovClaims>();
@@ -142,22 +162,28 @@ where
     Some(response)
 }
 
-fn log_failure(kind: ApproovErrorKind, mode: Mode) {
+/// Logs a failure with its reason code and, when the request has a usable one, the
+/// `Approov-TraceID` (`trace_id`) that lets an operator find it in Approov's records. A `None`
+/// trace id leaves the field out.
+fn log_failure(kind: ApproovErrorKind, mode: Mode, trace_id: Option<&str>) {
     if kind == ApproovErrorKind::KeysUnavailable {
-        return crate::keys::log_keys_unavailable(mode);
+        return crate::keys::log_keys_unavailable(mode, trace_id);
     }
     match mode {
         Mode::Monitor => tracing::warn!(
             reason = kind.reason_code(),
             mode = "monitor",
+            trace_id,
             "Approov check failed; request let through (monitor mode)"
         ),
         _ if kind.is_client_fault() => tracing::debug!(
             reason = kind.reason_code(),
+            trace_id,
             "Approov check failed; request rejected"
         ),
         _ => tracing::warn!(
             reason = kind.reason_code(),
+            trace_id,
             "Approov check failed; request rejected"
         ),
     }
@@ -165,7 +191,7 @@ fn log_failure(kind: ApproovErrorKind, mode: Mode) {
 
 /// The token check, then the message signature check when it is on. `Some` digest check when
 /// the body must still be read.
-fn check_request<B>(
+fn check_request<B: Body>(
     shared: &Shared,
     req: &Request<B>,
 ) -> Result<(ApproovClaims, Option<DigestCheck>), ApproovErrorKind> {
@@ -178,6 +204,7 @@ fn check_request<B>(
         uri: req.uri(),
         headers: req.headers(),
         token_header: &shared.token_header,
+        has_body: !req.body().is_end_stream() && req.body().size_hint().exact() != Some(0),
     };
     match signing.check(&claims, &view, verify::now())? {
         Outcome::Done => Ok((claims, None)),

@@ -126,6 +126,9 @@ fn cases() -> (Vec<Case>, Vec<String>) {
             vec![("authorization", AUTH.into())],
         ),
         c(K::EmptyToken, Server::Plain, tok("   ")),
+        c(K::NoNetwork, Server::Plain, tok("NO_NETWORK")),
+        c(K::PoorNetwork, Server::Plain, tok("POOR_NETWORK")),
+        c(K::MitmDetected, Server::Plain, tok("MITM_DETECTED")),
         c(
             K::DuplicateToken,
             Server::Plain,
@@ -475,7 +478,9 @@ fn config(server: Server) -> ApproovConfig {
             .with_secret(OTHER_SECRET, Some("k2"))
             .unwrap(),
         Server::Signed => b.with_secret(SECRET, None).unwrap().with_signing_config(
-            SigningConfig::new(MessageSigning::Require).with_max_body_bytes(BODY_LIMIT),
+            SigningConfig::new(MessageSigning::Require)
+                .with_max_body_bytes(BODY_LIMIT)
+                .with_allow_missing_ipk(false),
         ),
         Server::Jwks => {
             // A port nobody listens on: every fetch is refused at once.

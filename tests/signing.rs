@@ -17,7 +17,7 @@ use tower::ServiceExt as _;
 use tower_approov::test_util::{InstallationKey, RequestSigner};
 use tower_approov::{
     ApproovConfig, ApproovConfigBuilder, ApproovError, ApproovErrorKind, ApproovLayer, ConfigError,
-    MessageSigning, SigningConfig,
+    ForwardedHeaders, MessageSigning, SigningConfig,
 };
 
 const SECRET: &[u8] = b"a-test-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!!";
@@ -62,7 +62,8 @@ fn builder(mode: MessageSigning) -> ApproovConfigBuilder {
         .with_message_signing(mode)
 }
 
-/// GET and POST `/v1/orders` both answer with the body they received.
+/// GET and POST `/v1/orders` both answer with the body they received. A rejection carries its
+/// reason code in `x-test-reason`, so that tests over real HTTP can assert it too.
 fn app(config: ApproovConfig) -> Router {
     async fn echo(body: Bytes) -> Bytes {
         body
@@ -70,6 +71,17 @@ fn app(config: ApproovConfig) -> Router {
     Router::new()
         .route("/v1/orders", get(echo).post(echo).put(echo))
         .layer(ApproovLayer::new(config))
+        .layer(axum::middleware::map_response(
+            |mut response: Response<Body>| async move {
+                if let Some(reason) = kind(&response) {
+                    response.headers_mut().insert(
+                        "x-test-reason",
+                        http::HeaderValue::from_static(reason.reason_code()),
+                    );
+                }
+                response
+            },
+        ))
 }
 
 fn post(token: &str, body: &str) -> Request<String> {
@@ -143,11 +155,12 @@ async fn a_post_signed_as_android_signs_passes_and_the_handler_gets_the_same_bod
             .unwrap()
             .starts_with("install=\"")
     );
+    // A byte sequence on every platform, Android included.
     assert!(
         request.headers()["content-digest"]
             .to_str()
             .unwrap()
-            .starts_with("sha-256=\"")
+            .starts_with("sha-256=:")
     );
 
     let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
@@ -199,6 +212,61 @@ async fn a_sha512_content_digest_is_checked_and_accepted() {
 }
 
 #[tokio::test]
+async fn a_content_digest_sent_as_a_string_is_accepted_too() {
+    let key = InstallationKey::generate().unwrap();
+    let body = "string digest body";
+    let mut request = post(&token(&key), body);
+    let digest = STANDARD.encode(Sha256::digest(body));
+    request.headers_mut().insert(
+        "content-digest",
+        format!("sha-256=\"{digest}\"").parse().unwrap(),
+    );
+    let created = now();
+    let params = format!(
+        r#"("@method" "@target-uri" "approov-token" "content-digest");alg="ecdsa-p256-sha256";created={created}"#
+    );
+    let base = format!(
+        "\"@method\": POST\n\"@target-uri\": {URL}\n\"approov-token\": {}\n\"content-digest\": sha-256=\"{digest}\"\n\"@signature-params\": {params}",
+        request.headers()["approov-token"].to_str().unwrap()
+    );
+    attach(&mut request, &key, &params, base.as_bytes());
+    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, body);
+}
+
+#[tokio::test]
+async fn the_signer_lists_authorization_twice_when_it_carries_the_token_and_the_layer_accepts_it() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = Request::get(URL)
+        .header("authorization", format!("Bearer {}", token(&key)))
+        .header("approov-traceid", "abc")
+        .body(String::new())
+        .unwrap();
+    RequestSigner::new(&key)
+        .with_token_header(http::header::AUTHORIZATION)
+        .android()
+        .sign(&mut request)
+        .unwrap();
+    let input = request.headers()["signature-input"].to_str().unwrap();
+    assert!(
+        input.starts_with(
+            r#"install=("@method" "@target-uri" "authorization" "approov-traceid" "authorization");alg="#
+        ),
+        "{input}"
+    );
+    let config = builder(MessageSigning::Require)
+        .with_token_header("Authorization")
+        .unwrap()
+        .with_token_prefix("Bearer")
+        .build()
+        .unwrap();
+    let response = send(config, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(kind(&response), None);
+}
+
+#[tokio::test]
 async fn an_unsigned_request_passes_in_verify_mode() {
     let key = InstallationKey::generate().unwrap();
     let response = send(
@@ -245,12 +313,34 @@ async fn an_unsigned_request_is_rejected_in_require_mode() {
 }
 
 #[tokio::test]
-async fn a_failover_token_without_ipk_is_rejected_in_require_mode() {
+async fn a_failover_token_without_ipk_passes_in_require_mode_as_in_the_reference() {
     let key = InstallationKey::generate().unwrap();
-    let mut request = get_request(&token_with(None, "failover"));
-    RequestSigner::new(&key).sign(&mut request).unwrap();
-    let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
-    assert_rejected(response, ApproovErrorKind::InstallationKeyMissing).await;
+    let mut signed = get_request(&token_with(None, "failover"));
+    RequestSigner::new(&key).sign(&mut signed).unwrap();
+    let unsigned = get_request(&token_with(None, "failover"));
+    for request in [signed, unsigned] {
+        let response = send(builder(MessageSigning::Require).build().unwrap(), request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(kind(&response), None);
+    }
+}
+
+#[tokio::test]
+async fn a_failover_token_without_ipk_is_rejected_in_require_mode_when_missing_ipks_are_refused() {
+    let key = InstallationKey::generate().unwrap();
+    let mut signed = get_request(&token_with(None, "failover"));
+    RequestSigner::new(&key).sign(&mut signed).unwrap();
+    let unsigned = get_request(&token_with(None, "failover"));
+    let config = builder(MessageSigning::Off)
+        .with_signing_config(
+            SigningConfig::new(MessageSigning::Require).with_allow_missing_ipk(false),
+        )
+        .build()
+        .unwrap();
+    for request in [signed, unsigned] {
+        let response = send(config.clone(), request).await;
+        assert_rejected(response, ApproovErrorKind::InstallationKeyMissing).await;
+    }
 }
 
 #[tokio::test]
@@ -403,11 +493,32 @@ async fn a_signature_that_does_not_cover_the_token_is_rejected() {
 
 #[tokio::test]
 async fn a_der_encoded_signature_is_rejected() {
-    let key = InstallationKey::generate().unwrap();
-    let mut request = get_request(&token(&key));
-    RequestSigner::new(&key).sign(&mut request).unwrap();
-    // 70 bytes, the size of a DER ECDSA signature: the SDKs send raw r||s.
-    let der = STANDARD.encode([0x30u8; 70]);
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+    // The same private key, once signing raw `r||s` (as the SDKs send) and once ASN.1 DER.
+    let key = InstallationKey::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let asn1 = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+    let token = token(&key);
+    let params = format!(
+        r#"("@method" "@target-uri" "approov-token");created={};alg="ecdsa-p256-sha256""#,
+        now()
+    );
+    let base = format!(
+        "\"@method\": GET\n\"@target-uri\": {URL}\n\"approov-token\": {token}\n\"@signature-params\": {params}"
+    );
+
+    // The raw signature over this base passes: the base is right.
+    let mut raw = get_request(&token);
+    attach(&mut raw, &key, &params, base.as_bytes());
+    let response = send(builder(MessageSigning::Verify).build().unwrap(), raw).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let der = asn1.sign(&rng, base.as_bytes()).unwrap();
+    assert_eq!(der.as_ref()[0], 0x30, "an ASN.1 SEQUENCE");
+    let mut request = get_request(&token);
+    attach(&mut request, &key, &params, base.as_bytes());
+    let der = STANDARD.encode(der.as_ref());
     request
         .headers_mut()
         .insert("signature", format!("install=:{der}:").parse().unwrap());
@@ -649,7 +760,8 @@ async fn forwarded_headers_are_used_only_when_trusted() {
 
     let trusting = builder(MessageSigning::Off)
         .with_signing_config(
-            SigningConfig::new(MessageSigning::Require).with_trust_forwarded_headers(true),
+            SigningConfig::new(MessageSigning::Require)
+                .with_trust_forwarded_headers(Some(ForwardedHeaders::Forwarded)),
         )
         .build()
         .unwrap();
@@ -671,7 +783,8 @@ async fn trusted_x_forwarded_proto_and_host_rebuild_the_target_uri() {
     headers.insert("x-forwarded-host", "API.example.com:443".parse().unwrap());
     let config = builder(MessageSigning::Off)
         .with_signing_config(
-            SigningConfig::new(MessageSigning::Require).with_trust_forwarded_headers(true),
+            SigningConfig::new(MessageSigning::Require)
+                .with_trust_forwarded_headers(Some(ForwardedHeaders::XForwarded)),
         )
         .build()
         .unwrap();
@@ -844,13 +957,40 @@ async fn serve(config: ApproovConfig) -> std::net::SocketAddr {
     addr
 }
 
-async fn send_http(request: Request<String>) -> (StatusCode, String) {
+/// Sends `request` over HTTP/1.1: status, the rejection's reason (from `x-test-reason`), body.
+async fn send_http(request: Request<String>) -> (StatusCode, Option<String>, String) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Body>();
     let response = client.request(request.map(Body::from)).await.unwrap();
     let status = response.status();
+    let reason = response
+        .headers()
+        .get("x-test-reason")
+        .map(|v| v.to_str().unwrap().to_owned());
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    (status, reason, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Signs `request` for `https://` (what a mobile app calls, and what the server assumes for an
+/// HTTP/1.1 request, which carries no scheme), then points it at the loopback server over
+/// `http://`.
+fn sign_as_https(request: &mut Request<String>, signer: &RequestSigner<'_>) {
+    let http = request.uri().clone();
+    *request.uri_mut() = http
+        .to_string()
+        .replacen("http://", "https://", 1)
+        .parse()
+        .unwrap();
+    signer.sign(request).unwrap();
+    *request.uri_mut() = http;
+}
+
+fn rejected(kind: ApproovErrorKind) -> (StatusCode, Option<String>, String) {
+    (
+        StatusCode::UNAUTHORIZED,
+        Some(kind.reason_code().to_owned()),
+        "{}".to_owned(),
+    )
 }
 
 #[tokio::test]
@@ -862,16 +1002,19 @@ async fn a_signed_get_over_real_http_passes_and_a_tampered_one_is_rejected() {
         .header("approov-token", token(&key))
         .body(String::new())
         .unwrap();
-    RequestSigner::new(&key).ios().sign(&mut request).unwrap();
+    sign_as_https(&mut request, &RequestSigner::new(&key).ios());
     let mut tampered = Request::get(format!("http://{addr}/v1/orders?page=2"))
         .body(String::new())
         .unwrap();
     *tampered.headers_mut() = request.headers().clone();
 
-    assert_eq!(send_http(request).await, (StatusCode::OK, String::new()));
+    assert_eq!(
+        send_http(request).await,
+        (StatusCode::OK, None, String::new())
+    );
     assert_eq!(
         send_http(tampered).await,
-        (StatusCode::UNAUTHORIZED, "{}".to_owned())
+        rejected(ApproovErrorKind::MessageSignatureInvalid)
     );
 }
 
@@ -885,19 +1028,19 @@ async fn a_signed_post_over_real_http_reaches_the_handler_with_its_body() {
         .header("content-type", "application/json")
         .body(body.to_owned())
         .unwrap();
-    RequestSigner::new(&key)
-        .android()
-        .sign(&mut request)
-        .unwrap();
+    sign_as_https(&mut request, &RequestSigner::new(&key).android());
     let mut tampered = Request::post(format!("http://{addr}/v1/orders"))
         .body(r#"{"item":8}"#.to_owned())
         .unwrap();
     *tampered.headers_mut() = request.headers().clone();
 
-    assert_eq!(send_http(request).await, (StatusCode::OK, body.to_owned()));
+    assert_eq!(
+        send_http(request).await,
+        (StatusCode::OK, None, body.to_owned())
+    );
     assert_eq!(
         send_http(tampered).await,
-        (StatusCode::UNAUTHORIZED, "{}".to_owned())
+        rejected(ApproovErrorKind::ContentDigestMismatch)
     );
 }
 

@@ -1,4 +1,10 @@
 //! The signature base (RFC 9421 section 2.5), rebuilt from the server's own view of the request.
+//!
+//! The SDKs sign the URL string their HTTP client holds, and some of those strings differ from
+//! what RFC 9421 derives from the request the server receives (APPROOV.md section 3). Such a
+//! request verifies over one of three [`Form`]s of the URL components: the RFC one first, then
+//! each other form only when it gives a different base. So a request costs at most
+//! [`MAX_VERIFICATIONS`] signature verifications, whatever it holds.
 
 use std::borrow::Cow;
 
@@ -6,9 +12,34 @@ use http::HeaderName;
 use http::uri::Authority;
 use sfv::{BareItem, InnerList, ItemSerializer, ListSerializer};
 
-use super::config::{SigningConfig, normalize_authority};
+use super::config::{ForwardedHeaders, SigningConfig, normalize_authority};
 use super::{CONTENT_DIGEST, RequestView};
 use crate::error::ApproovErrorKind;
+
+/// How the URL components (`@target-uri`, `@authority`, `@path`, `@query`) are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// RFC 9421 section 2.2: the scheme and authority normalised (lower case, no default
+    /// port), an empty path as `/`, `@query` with its leading `?`.
+    Rfc,
+    /// The URL as written, as iOS (URLSession, HttpsURLConnection) and Flutter sign it: the
+    /// root without its `/` (`https://host`, `https://host?q=1`, which the wire carries as
+    /// `/` and `/?q=1`), `@query` without `?`, `@authority` as the host alone, `@path`
+    /// percent-decoded.
+    Verbatim,
+    /// OkHttp's `HttpUrl.uri()`: `[` and `]` in the path and `\`, `^`, `` ` ``, `{`, `|`, `}`
+    /// in the query percent-encoded (the wire carries them raw), `@query` without `?`,
+    /// `@authority` as the host alone.
+    OkHttp,
+}
+
+/// Every form, in the order they are tried.
+pub(crate) const FORMS: [Form; 3] = [Form::Rfc, Form::Verbatim, Form::OkHttp];
+
+/// The most signature verifications one request can cost: one per form. A request whose
+/// signature needs anything else (say, the root without `/` *and* OkHttp's encoding) is
+/// refused rather than tried a fourth way.
+pub(crate) const MAX_VERIFICATIONS: usize = FORMS.len();
 
 /// A rebuilt signature base, and whether it covers `content-digest`.
 #[derive(Debug)]
@@ -17,18 +48,51 @@ pub(crate) struct Built {
     pub(crate) covers_content_digest: bool,
 }
 
-/// Builds the signature base for the covered components of `input`.
+/// Builds the base in each form in turn and calls `verify` on it, skipping a base already
+/// tried, until `verify` says yes. Returns the base that verified, or `None` after at most
+/// [`MAX_VERIFICATIONS`] calls.
+///
+/// # Errors
+///
+/// As [`signature_base`], from the RFC form (the other forms fail in the same cases).
+pub(crate) fn verify_forms(
+    input: &InnerList,
+    request: &RequestView<'_>,
+    config: &SigningConfig,
+    mut verify: impl FnMut(&[u8]) -> bool,
+) -> Result<Option<Built>, ApproovErrorKind> {
+    let mut tried: Vec<Vec<u8>> = Vec::with_capacity(MAX_VERIFICATIONS);
+    for form in FORMS {
+        let built = signature_base(input, request, config, form)?;
+        if tried.contains(&built.base) {
+            continue;
+        }
+        if verify(&built.base) {
+            return Ok(Some(built));
+        }
+        tried.push(built.base);
+    }
+    Ok(None)
+}
+
+/// Builds the signature base for the covered components of `input`, in `form`.
 ///
 /// Supported: the derived components `@method`, `@target-uri`, `@authority`, `@scheme`,
 /// `@path`, `@query`, `@request-target`, and any header field, all without component
-/// parameters (the SDKs use none). A component the base cannot be built for is a
-/// [`SignatureMalformed`](ApproovErrorKind::SignatureMalformed); a covered header the request
-/// does not have is a [`MessageSignatureInvalid`](ApproovErrorKind::MessageSignatureInvalid),
-/// as it would be if it had been stripped in flight.
+/// parameters (the SDKs use none). A component listed twice gives its line twice: the SDKs
+/// list `authorization` twice when the token travels in it (RFC 9421 forbids this, real apps
+/// do it, and a repeated line adds nothing an attacker could use); a third time is refused, so
+/// that the base stays at most twice the size of the covered parts of the request. A component
+/// the base cannot be built for, or listed more than twice, is a
+/// [`SignatureMalformed`](ApproovErrorKind::SignatureMalformed); a covered
+/// header the request does not have is a
+/// [`MessageSignatureInvalid`](ApproovErrorKind::MessageSignatureInvalid), as it would be if it
+/// had been stripped in flight.
 pub(crate) fn signature_base(
     input: &InnerList,
     request: &RequestView<'_>,
     config: &SigningConfig,
+    form: Form,
 ) -> Result<Built, ApproovErrorKind> {
     let mut base = Vec::with_capacity(512);
     let mut origin: Option<(Cow<'_, str>, String)> = None;
@@ -40,10 +104,12 @@ pub(crate) fn signature_base(
             return Err(ApproovErrorKind::SignatureMalformed);
         };
         let name = name.as_str();
-        // Component names are lower case; each may appear once; no component parameters.
+        // Component names are lower case; no component parameters; a name at most twice (the
+        // SDKs' duplicate `authorization`). More repeats would let a short `Signature-Input`
+        // make a huge base, three times over.
         if !item.params.is_empty()
             || name.bytes().any(|b| b.is_ascii_uppercase())
-            || seen.contains(&name)
+            || seen.iter().filter(|s| **s == name).count() >= 2
         {
             return Err(ApproovErrorKind::SignatureMalformed);
         }
@@ -71,19 +137,46 @@ pub(crate) fn signature_base(
                     };
                     match derived {
                         "scheme" => base.extend_from_slice(scheme.as_bytes()),
-                        "authority" => base.extend_from_slice(authority.as_bytes()),
+                        "authority" if form == Form::Rfc => {
+                            base.extend_from_slice(authority.as_bytes());
+                        }
+                        "authority" => base.extend_from_slice(host_only(authority).as_bytes()),
                         _ => {
                             base.extend_from_slice(scheme.as_bytes());
                             base.extend_from_slice(b"://");
                             base.extend_from_slice(authority.as_bytes());
-                            push_path_and_query(&mut base, path, uri.query());
+                            match form {
+                                Form::Rfc => push_path_and_query(&mut base, path, uri.query()),
+                                Form::Verbatim => {
+                                    let path = if path == "/" { "" } else { path };
+                                    push_path_and_query(&mut base, path, uri.query());
+                                }
+                                Form::OkHttp => {
+                                    push_encoded(&mut base, path, b"[]");
+                                    if let Some(query) = uri.query() {
+                                        base.push(b'?');
+                                        push_encoded(&mut base, query, OKHTTP_QUERY);
+                                    }
+                                }
+                            }
                         }
                     }
                 }
-                "path" => base.extend_from_slice(path.as_bytes()),
+                "path" => match form {
+                    Form::Rfc => base.extend_from_slice(path.as_bytes()),
+                    Form::Verbatim => push_decoded(&mut base, path),
+                    Form::OkHttp => push_encoded(&mut base, path, b"[]"),
+                },
                 "query" => {
-                    base.push(b'?');
-                    base.extend_from_slice(uri.query().unwrap_or_default().as_bytes());
+                    let query = uri.query().unwrap_or_default();
+                    match form {
+                        Form::Rfc => {
+                            base.push(b'?');
+                            base.extend_from_slice(query.as_bytes());
+                        }
+                        Form::Verbatim => base.extend_from_slice(query.as_bytes()),
+                        Form::OkHttp => push_encoded(&mut base, query, OKHTTP_QUERY),
+                    }
                 }
                 "request-target" => push_path_and_query(&mut base, path, uri.query()),
                 // `@signature-params` may not be covered; `@status` is for responses;
@@ -137,6 +230,9 @@ pub(crate) fn signature_base(
     })
 }
 
+/// The query characters OkHttp percent-encodes for `java.net.URI` (APPROOV.md section 3).
+const OKHTTP_QUERY: &[u8] = b"\\^`{|}";
+
 fn push_path_and_query(base: &mut Vec<u8>, path: &str, query: Option<&str>) {
     base.extend_from_slice(path.as_bytes());
     if let Some(query) = query {
@@ -145,8 +241,53 @@ fn push_path_and_query(base: &mut Vec<u8>, path: &str, query: Option<&str>) {
     }
 }
 
-/// The scheme and authority the client used: the configured public origin, else the trusted
-/// forwarding headers, else the request itself (its absolute URI, else `Host` with `http`).
+/// `text` with each byte of `set` percent-encoded (upper-case hex, as `java.net.URI` writes).
+fn push_encoded(base: &mut Vec<u8>, text: &str, set: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in text.as_bytes() {
+        if set.contains(&b) {
+            base.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        } else {
+            base.push(b);
+        }
+    }
+}
+
+/// `text` percent-decoded; a `%` not followed by two hex digits stays as it is.
+fn push_decoded(base: &mut Vec<u8>, text: &str) {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            // Both digits are below 16: the byte cannot overflow.
+            base.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            base.push(b);
+            i += 1;
+        }
+    }
+}
+
+/// The host of a normalised authority, without its port (IPv6 literals keep their brackets).
+fn host_only(authority: &str) -> &str {
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => host,
+        _ => authority,
+    }
+}
+
+/// The scheme and authority the client used, from the first of: the configured public origin;
+/// the one trusted family of forwarding headers; the request's own scheme and authority (an
+/// HTTP/2 request, or an absolute URI), else its `Host` header, and `https` when the request
+/// has no scheme. An HTTP/1.1 request in origin form has none, and mobile apps call `https`
+/// (iOS ATS and Android's cleartext rules block plain `http`), so that is what they signed.
 fn resolve_origin<'a>(
     request: &RequestView<'a>,
     config: &'a SigningConfig,
@@ -154,13 +295,13 @@ fn resolve_origin<'a>(
     if let Some(origin) = &config.public_origin {
         return Ok((Cow::Borrowed(&*origin.scheme), origin.authority.to_string()));
     }
-    let (mut scheme, mut host) = (None, None);
-    if config.trust_forwarded {
-        (scheme, host) = forwarded(request);
-    }
+    let (scheme, host) = match config.trust_forwarded {
+        Some(family) => forwarded(request, family),
+        None => (None, None),
+    };
     let scheme: Cow<'a, str> = match scheme {
         Some(scheme) => Cow::Owned(scheme.to_ascii_lowercase()),
-        None => Cow::Borrowed(request.uri.scheme_str().unwrap_or("http")),
+        None => Cow::Borrowed(request.uri.scheme_str().unwrap_or("https")),
     };
     let authority = match host {
         Some(host) => host.parse::<Authority>().ok(),
@@ -177,37 +318,303 @@ fn resolve_origin<'a>(
     Ok((scheme, authority))
 }
 
-/// `proto` and `host` from the first element of `Forwarded`, else from the first values of
-/// `X-Forwarded-Proto` and `X-Forwarded-Host`.
-fn forwarded<'a>(request: &RequestView<'a>) -> (Option<&'a str>, Option<&'a str>) {
+/// `proto` and `host` as the nearest proxy set them: from the last element of `Forwarded`, or
+/// the last values of `X-Forwarded-Proto` and `X-Forwarded-Host`, all lines of a header taken
+/// together. Earlier values may come from the client itself.
+fn forwarded<'a>(
+    request: &RequestView<'a>,
+    family: ForwardedHeaders,
+) -> (Option<&'a str>, Option<&'a str>) {
     let headers = request.headers;
-    if let Some(first) = headers
-        .get(http::header::FORWARDED)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-    {
-        let (mut proto, mut host) = (None, None);
-        for pair in first.split(';') {
-            if let Some((key, value)) = pair.split_once('=') {
-                let value = value.trim().trim_matches('"');
-                match key.trim().to_ascii_lowercase().as_str() {
-                    "proto" => proto = Some(value),
-                    "host" => host = Some(value),
-                    _ => {}
+    let last = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+    };
+    match family {
+        ForwardedHeaders::Forwarded => {
+            let (mut proto, mut host) = (None, None);
+            for pair in last("forwarded").unwrap_or_default().split(';') {
+                if let Some((key, value)) = pair.split_once('=') {
+                    let value = value.trim().trim_matches('"');
+                    match key.trim().to_ascii_lowercase().as_str() {
+                        "proto" => proto = Some(value).filter(|v| !v.is_empty()),
+                        "host" => host = Some(value).filter(|v| !v.is_empty()),
+                        _ => {}
+                    }
                 }
             }
+            (proto, host)
         }
-        if proto.is_some() || host.is_some() {
-            return (proto, host);
+        ForwardedHeaders::XForwarded => {
+            let non_empty = |v: Option<&'a str>| v.filter(|v| !v.is_empty());
+            (
+                non_empty(last("x-forwarded-proto")),
+                non_empty(last("x-forwarded-host")),
+            )
         }
     }
-    let first = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    (first("x-forwarded-proto"), first("x-forwarded-host"))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue, Method, Uri};
+    use sfv::{Dictionary, ListEntry, Parser};
+
+    use super::*;
+    use crate::signing::MessageSigning;
+
+    const TOKEN: HeaderName = HeaderName::from_static("approov-token");
+
+    fn input(components: &str) -> InnerList {
+        let field = format!("install=({components});created=1;alg=\"ecdsa-p256-sha256\"");
+        let dictionary = Parser::new(&field).parse::<Dictionary>().unwrap();
+        match dictionary.get("install") {
+            Some(ListEntry::InnerList(list)) => list.clone(),
+            _ => panic!("not an inner list"),
+        }
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    /// The bases `verify_forms` tries for `target` (origin form, `Host: api.example.com`)
+    /// when no signature verifies.
+    fn tried(components: &str, target: &str, config: &SigningConfig) -> Vec<String> {
+        let uri: Uri = target.parse().unwrap();
+        let headers = headers(&[("host", "api.example.com"), ("approov-token", "t")]);
+        let view = RequestView {
+            method: &Method::GET,
+            uri: &uri,
+            headers: &headers,
+            token_header: &TOKEN,
+            has_body: false,
+        };
+        let mut bases = Vec::new();
+        let found = verify_forms(&input(components), &view, config, |base| {
+            bases.push(String::from_utf8(base.to_vec()).unwrap());
+            false
+        })
+        .unwrap();
+        assert!(found.is_none());
+        bases
+    }
+
+    fn first_lines(bases: &[String]) -> Vec<&str> {
+        bases.iter().map(|b| &b[..b.find('\n').unwrap()]).collect()
+    }
+
+    const BASIC: &str = r#""@target-uri" "@method" "approov-token""#;
+
+    #[test]
+    fn an_ordinary_url_costs_one_verification_because_every_form_gives_the_same_base() {
+        let config = SigningConfig::new(MessageSigning::Require);
+        let bases = tried(BASIC, "/v1/orders?page=2", &config);
+        assert_eq!(
+            first_lines(&bases),
+            ["\"@target-uri\": https://api.example.com/v1/orders?page=2"]
+        );
+    }
+
+    #[test]
+    fn the_root_with_a_query_is_also_tried_without_its_slash_as_ios_signs_it() {
+        let config = SigningConfig::new(MessageSigning::Require);
+        let bases = tried(BASIC, "/?page=1", &config);
+        assert_eq!(
+            first_lines(&bases),
+            [
+                "\"@target-uri\": https://api.example.com/?page=1",
+                "\"@target-uri\": https://api.example.com?page=1",
+            ]
+        );
+    }
+
+    #[test]
+    fn raw_brackets_and_pipes_are_also_tried_percent_encoded_as_okhttp_signs_them() {
+        let config = SigningConfig::new(MessageSigning::Require);
+        let bases = tried(BASIC, "/a[1]/b?f=x|y&g={z}", &config);
+        assert_eq!(
+            first_lines(&bases),
+            [
+                "\"@target-uri\": https://api.example.com/a[1]/b?f=x|y&g={z}",
+                "\"@target-uri\": https://api.example.com/a%5B1%5D/b?f=x%7Cy&g=%7Bz%7D",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_worst_request_costs_three_verifications_and_never_more() {
+        let config = SigningConfig::new(MessageSigning::Require);
+        // Every URL component covered, the root, an encoded path byte, OkHttp characters and a
+        // port: each form differs from the others, and still only three are tried.
+        let all = r#""@target-uri" "@method" "@authority" "@path" "@query" "approov-token""#;
+        let uri: Uri = "/?q=^|%41".parse().unwrap();
+        let headers = headers(&[("host", "API.example.com:8443"), ("approov-token", "t")]);
+        let view = RequestView {
+            method: &Method::GET,
+            uri: &uri,
+            headers: &headers,
+            token_header: &TOKEN,
+            has_body: false,
+        };
+        let mut calls = 0;
+        verify_forms(&input(all), &view, &config, |_| {
+            calls += 1;
+            false
+        })
+        .unwrap();
+        assert_eq!(calls, MAX_VERIFICATIONS);
+        assert_eq!(MAX_VERIFICATIONS, 3);
+        assert_eq!(tried(BASIC, "/?q=^|", &config).len(), 3);
+    }
+
+    #[test]
+    fn the_sdk_forms_write_query_without_its_question_mark_authority_as_the_host_and_path_decoded()
+    {
+        let config = SigningConfig::new(MessageSigning::Require);
+        let components = r#""@method" "@target-uri" "@authority" "@path" "@query" "approov-token""#;
+        let uri: Uri = "/caf%C3%A9?q=1".parse().unwrap();
+        let headers = headers(&[("host", "api.example.com:8443"), ("approov-token", "t")]);
+        let view = RequestView {
+            method: &Method::GET,
+            uri: &uri,
+            headers: &headers,
+            token_header: &TOKEN,
+            has_body: false,
+        };
+        let base = |form| {
+            let built = signature_base(&input(components), &view, &config, form).unwrap();
+            String::from_utf8(built.base).unwrap()
+        };
+        assert!(base(Form::Rfc).contains(
+            "\"@authority\": api.example.com:8443\n\"@path\": /caf%C3%A9\n\"@query\": ?q=1\n"
+        ));
+        assert!(
+            base(Form::Verbatim)
+                .contains("\"@authority\": api.example.com\n\"@path\": /café\n\"@query\": q=1\n")
+        );
+        assert!(
+            base(Form::OkHttp).contains(
+                "\"@authority\": api.example.com\n\"@path\": /caf%C3%A9\n\"@query\": q=1\n"
+            )
+        );
+    }
+
+    #[test]
+    fn a_component_listed_twice_gives_its_line_twice() {
+        let config = SigningConfig::new(MessageSigning::Require);
+        let uri: Uri = "/v1".parse().unwrap();
+        let token = HeaderName::from_static("authorization");
+        let headers = headers(&[("host", "api.example.com"), ("authorization", "Bearer t")]);
+        let view = RequestView {
+            method: &Method::GET,
+            uri: &uri,
+            headers: &headers,
+            token_header: &token,
+            has_body: false,
+        };
+        let components = r#""@method" "@target-uri" "authorization" "authorization""#;
+        let built = signature_base(&input(components), &view, &config, Form::Rfc).unwrap();
+        assert_eq!(
+            String::from_utf8(built.base).unwrap(),
+            "\"@method\": GET\n\"@target-uri\": https://api.example.com/v1\n\
+             \"authorization\": Bearer t\n\"authorization\": Bearer t\n\
+             \"@signature-params\": (\"@method\" \"@target-uri\" \"authorization\" \
+             \"authorization\");created=1;alg=\"ecdsa-p256-sha256\""
+        );
+    }
+
+    #[test]
+    fn a_component_listed_three_times_is_malformed() {
+        let config = SigningConfig::new(MessageSigning::Require);
+        let uri: Uri = "/v1".parse().unwrap();
+        let headers = headers(&[("host", "api.example.com"), ("approov-token", "t")]);
+        let view = RequestView {
+            method: &Method::GET,
+            uri: &uri,
+            headers: &headers,
+            token_header: &TOKEN,
+            has_body: false,
+        };
+        let components =
+            r#""@method" "@target-uri" "approov-token" "approov-token" "approov-token""#;
+        assert_eq!(
+            signature_base(&input(components), &view, &config, Form::Rfc).err(),
+            Some(ApproovErrorKind::SignatureMalformed)
+        );
+    }
+
+    fn origin(config: &SigningConfig, pairs: &[(&'static str, &str)]) -> (String, String) {
+        let uri: Uri = "/".parse().unwrap();
+        let headers = headers(pairs);
+        let view = RequestView {
+            method: &Method::GET,
+            uri: &uri,
+            headers: &headers,
+            token_header: &TOKEN,
+            has_body: false,
+        };
+        let (scheme, authority) = resolve_origin(&view, config).unwrap();
+        (scheme.into_owned(), authority)
+    }
+
+    #[test]
+    fn of_several_forwarded_values_the_nearest_proxys_last_one_is_used() {
+        let config = SigningConfig::new(MessageSigning::Require)
+            .with_trust_forwarded_headers(Some(ForwardedHeaders::Forwarded));
+        let pairs = [
+            ("host", "10.0.0.7:8080"),
+            ("forwarded", "proto=http;host=evil.example"),
+            ("forwarded", "for=1.2.3.4, proto=https;host=API.example.com"),
+        ];
+        assert_eq!(
+            origin(&config, &pairs),
+            ("https".to_owned(), "api.example.com".to_owned())
+        );
+        let config = SigningConfig::new(MessageSigning::Require)
+            .with_trust_forwarded_headers(Some(ForwardedHeaders::XForwarded));
+        let pairs = [
+            ("host", "10.0.0.7:8080"),
+            ("x-forwarded-proto", "http, https"),
+            ("x-forwarded-host", "evil.example"),
+            ("x-forwarded-host", "api.example.com"),
+        ];
+        assert_eq!(
+            origin(&config, &pairs),
+            ("https".to_owned(), "api.example.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn behind_an_x_forwarded_proxy_a_clients_own_forwarded_header_is_ignored() {
+        let config = SigningConfig::new(MessageSigning::Require)
+            .with_trust_forwarded_headers(Some(ForwardedHeaders::XForwarded));
+        let pairs = [
+            ("host", "10.0.0.7:8080"),
+            ("forwarded", "proto=https;host=evil.example"),
+            ("x-forwarded-host", "api.example.com"),
+        ];
+        assert_eq!(
+            origin(&config, &pairs),
+            ("https".to_owned(), "api.example.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_request_without_a_scheme_is_taken_as_https() {
+        let config = SigningConfig::new(MessageSigning::Require);
+        assert_eq!(
+            origin(&config, &[("host", "API.example.com:443")]),
+            ("https".to_owned(), "api.example.com".to_owned())
+        );
+    }
 }

@@ -22,12 +22,33 @@ pub enum MessageSigning {
     /// Signature headers are ignored. The default.
     #[default]
     Off,
-    /// A request that carries `Signature-Input` or `Signature` is checked when its token has an
-    /// `ipk` claim. Unsigned requests, and tokens without `ipk` (Approov's failover tokens),
-    /// pass.
+    /// The rollout step: a request that carries `Signature-Input` or `Signature` is checked
+    /// when its token has an `ipk` claim. Unsigned requests, and tokens without `ipk`
+    /// (Approov's failover tokens), pass. So in this mode an unsigned request carrying a
+    /// stolen token passes too: move to [`Require`](Self::Require) once the apps sign.
     Verify,
-    /// Every request must be signed and its token must have an `ipk` claim.
+    /// As the Approov reference server does: a token with an `ipk` claim comes from an
+    /// installation that signs, so its request must carry a valid signature (stripping the
+    /// signature headers gets a stolen token nowhere). A token without `ipk` comes from
+    /// Approov's failover system and cannot be checked: it passes unless
+    /// [`SigningConfig::with_allow_missing_ipk`] is `false`.
     Require,
+}
+
+/// The one family of forwarding headers a proxy in front overwrites, trusted for the scheme
+/// and host of `@target-uri`.
+///
+/// Only one family is trusted: a proxy that rewrites `X-Forwarded-*` passes on whatever
+/// `Forwarded` header the client wrote, and the other way round. Of several values (a chain
+/// of proxies, or a client's own value followed by the proxy's), the last one is used: the
+/// one the nearest proxy added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ForwardedHeaders {
+    /// `Forwarded` (RFC 7239): its `proto` and `host` parameters.
+    Forwarded,
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host`.
+    XForwarded,
 }
 
 /// The settings of the message signature check. Every setting has a documented default.
@@ -49,8 +70,11 @@ pub struct SigningConfig {
     pub(crate) clock_skew: Duration,
     pub(crate) max_age: Option<Duration>,
     pub(crate) public_origin: Option<Origin>,
-    pub(crate) trust_forwarded: bool,
+    pub(crate) trust_forwarded: Option<ForwardedHeaders>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) allow_missing_ipk: bool,
+    pub(crate) require_expires: bool,
+    pub(crate) require_digest: bool,
 }
 
 impl Default for SigningConfig {
@@ -67,8 +91,11 @@ impl SigningConfig {
             clock_skew: DEFAULT_SIGNATURE_CLOCK_SKEW,
             max_age: Some(DEFAULT_SIGNATURE_MAX_AGE),
             public_origin: None,
-            trust_forwarded: false,
+            trust_forwarded: None,
             max_body_bytes: DEFAULT_SIGNATURE_MAX_BODY_BYTES,
+            allow_missing_ipk: true,
+            require_expires: false,
+            require_digest: false,
         }
     }
 
@@ -98,8 +125,11 @@ impl SigningConfig {
     /// The origin clients use to reach this service, such as `https://api.example.com`, used
     /// for `@target-uri`, `@scheme` and `@authority` instead of what the request says. Set it
     /// when a proxy or load balancer sits in front: the app signed the URL it called, not the
-    /// one the proxy forwards to. Defaults to none (the request's own URI, else its `Host`
-    /// header with `http`).
+    /// one the proxy forwards to. Defaults to none: the trusted forwarding headers if any, else
+    /// the request's own scheme (HTTP/2, or an absolute URI) and authority (else `Host`), and
+    /// `https` when the request has no scheme, as an HTTP/1.1 request in origin form has not:
+    /// mobile apps call `https` (iOS ATS and Android's cleartext rules block plain `http`), so
+    /// that is what they signed.
     ///
     /// # Errors
     ///
@@ -110,12 +140,38 @@ impl SigningConfig {
         Ok(self)
     }
 
-    /// Whether to take the scheme and host from `Forwarded` (RFC 7239), else from
-    /// `X-Forwarded-Proto` and `X-Forwarded-Host`, when no public origin is set. Defaults to
-    /// `false`: a client can write these headers itself, so trust them only behind a proxy
-    /// that overwrites them.
-    pub fn with_trust_forwarded_headers(mut self, trust: bool) -> Self {
-        self.trust_forwarded = trust;
+    /// Which forwarding headers to take the scheme and host from when no public origin is set:
+    /// `Forwarded` or `X-Forwarded-*`, never both, and the last value (the nearest proxy's).
+    /// `None` trusts neither. Defaults to `None`: a client can write these headers itself, so
+    /// trust only the family your proxy overwrites.
+    pub fn with_trust_forwarded_headers(mut self, headers: Option<ForwardedHeaders>) -> Self {
+        self.trust_forwarded = headers;
+        self
+    }
+
+    /// In [`MessageSigning::Require`], whether a token without an `ipk` claim (an Approov
+    /// failover token, which cannot be signature-checked) passes unsigned. Defaults to `true`,
+    /// as in the Approov reference: `false` rejects such tokens
+    /// ([`InstallationKeyMissing`](crate::ApproovErrorKind::InstallationKeyMissing)), which
+    /// means every request fails while Approov fails over.
+    pub fn with_allow_missing_ipk(mut self, allow: bool) -> Self {
+        self.allow_missing_ipk = allow;
+        self
+    }
+
+    /// Whether a signature must carry `expires`. Defaults to `false`: the SDKs send it, but
+    /// RFC 9421 makes it optional, and the maximum age bounds a signature without it.
+    pub fn with_require_expires(mut self, require: bool) -> Self {
+        self.require_expires = require;
+        self
+    }
+
+    /// Whether a signed request with a body must cover `content-digest`. Defaults to `false`,
+    /// because iOS digests bodies only when the app asks for it and OkHttp not for streamed
+    /// bodies. Without it, a signature that does not cover `content-digest` says nothing
+    /// about the body, and the body is not checked at all.
+    pub fn with_require_digest(mut self, require: bool) -> Self {
+        self.require_digest = require;
         self
     }
 
@@ -204,9 +260,39 @@ pub(crate) fn apply_env(
     if let Some(v) = var("APPROOV_PUBLIC_ORIGIN")? {
         config.public_origin = Some(Origin::parse(&v, "APPROOV_PUBLIC_ORIGIN")?);
     }
-    if let Some(v) = var("APPROOV_TRUST_FORWARDED_HEADERS")? {
-        config.trust_forwarded = crate::config::parse_bool(&v, "APPROOV_TRUST_FORWARDED_HEADERS")?;
+    const FORWARDED: &str = "APPROOV_TRUST_FORWARDED_HEADERS";
+    if let Some(v) = var(FORWARDED)? {
+        config.trust_forwarded = match v.trim().to_ascii_lowercase().as_str() {
+            "forwarded" => Some(ForwardedHeaders::Forwarded),
+            "x-forwarded" => Some(ForwardedHeaders::XForwarded),
+            // The old boolean: `false` still means "trust none". `true` used to trust both
+            // families, which let a client's own `Forwarded` choose `@authority` behind a
+            // proxy that only rewrites `X-Forwarded-*`: the family must now be named.
+            "false" | "0" | "no" | "off" | "none" => None,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    variable: FORWARDED,
+                    expected: "`forwarded` or `x-forwarded`, the one header family your proxy \
+                               overwrites (`true` no longer works: name the family), or `false`",
+                });
+            }
+        };
     }
+    let flag = |name: &'static str, value: &mut bool| -> Result<(), ConfigError> {
+        if let Some(v) = var(name)? {
+            *value = crate::config::parse_bool(&v, name)?;
+        }
+        Ok(())
+    };
+    flag("APPROOV_ALLOW_MISSING_IPK", &mut config.allow_missing_ipk)?;
+    flag(
+        "APPROOV_SIGNATURE_REQUIRE_EXPIRES",
+        &mut config.require_expires,
+    )?;
+    flag(
+        "APPROOV_SIGNATURE_REQUIRE_DIGEST",
+        &mut config.require_digest,
+    )?;
     let seconds = |v: &str, variable: &'static str| {
         v.trim()
             .parse::<u64>()

@@ -20,8 +20,9 @@ pub(crate) struct DigestCheck {
 }
 
 impl DigestCheck {
-    /// Parses `Content-Digest`. Byte sequences (`sha-256=:b64:`) and, as Android sends them,
-    /// strings (`sha-256="b64"`) are both accepted; algorithms other than `sha-256` and
+    /// Parses `Content-Digest`. Every SDK sends a byte sequence (`sha-256=:b64:`); a string
+    /// (`sha-256="b64"`), the form Android uses for its signature value, is accepted too since
+    /// it costs nothing; algorithms other than `sha-256` and
     /// `sha-512` are ignored, but at least one of these two must be there.
     ///
     /// A `Content-Length` over the limit is refused here, before anything is read.

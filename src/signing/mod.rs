@@ -32,7 +32,7 @@ pub(crate) use config::apply_env;
 pub(crate) use config::normalize_authority;
 pub use config::{
     DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,
-    MessageSigning, SigningConfig,
+    ForwardedHeaders, MessageSigning, SigningConfig,
 };
 pub(crate) use digest::{DigestCheck, read_and_check};
 
@@ -52,8 +52,8 @@ const P256_SPKI_PREFIX: [u8; 26] = [
     0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
-/// Standard base64 with or without padding: the Android SDK's string-encoded signatures and
-/// digests, and `ipk` claims.
+/// Standard base64 with or without padding: the Android SDK's string-encoded signatures,
+/// digests in the string form, and `ipk` claims.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
@@ -88,6 +88,11 @@ impl SigningVerifier {
     }
 
     /// Checks the request's `install` signature at time `now` (seconds since the epoch).
+    ///
+    /// Which requests must be signed follows the Approov reference server in `require` mode:
+    /// a token with `ipk` must come with a valid signature; a token without `ipk` (failover)
+    /// passes unless missing `ipk`s are refused. In `verify` mode only what is signed is
+    /// checked.
     pub(crate) fn check(
         &self,
         claims: &ApproovClaims,
@@ -97,17 +102,14 @@ impl SigningVerifier {
         let headers = request.headers;
         let input = headers.get_all(SIGNATURE_INPUT);
         let signature = headers.get_all(SIGNATURE);
-        if input.iter().next().is_none() && signature.iter().next().is_none() {
-            return if self.require {
-                Err(ApproovErrorKind::SignatureMissing)
-            } else {
-                Ok(Outcome::Done)
-            };
-        }
+        let signed = input.iter().next().is_some() || signature.iter().next().is_some();
         let ipk = match claims.get("ipk") {
-            // A failover token has no `ipk`: the reference behaviour skips the check.
-            None if !self.require => return Ok(Outcome::Done),
+            // A failover token has no `ipk`: it cannot be checked, and the reference lets it
+            // through signed or not.
+            None if !self.require || self.config.allow_missing_ipk => return Ok(Outcome::Done),
             None => return Err(ApproovErrorKind::InstallationKeyMissing),
+            Some(_) if !signed && self.require => return Err(ApproovErrorKind::SignatureMissing),
+            Some(_) if !signed => return Ok(Outcome::Done),
             Some(serde_json::Value::String(ipk)) => ipk,
             Some(_) => return Err(ApproovErrorKind::InstallationKeyMalformed),
         };
@@ -120,7 +122,8 @@ impl SigningVerifier {
         let ListEntry::InnerList(input) = input else {
             return Err(ApproovErrorKind::SignatureMalformed);
         };
-        // iOS sends a byte sequence (`:b64:`), Android a string (`"b64"`).
+        // iOS, Flutter and older Android SDKs send a byte sequence (`:b64:`), Android since
+        // late 2025 a string (`"b64"`).
         let signature = match signature {
             ListEntry::Item(item) => decode_binary(&item.bare_item)?,
             ListEntry::InnerList(_) => return Err(ApproovErrorKind::SignatureMalformed),
@@ -128,21 +131,31 @@ impl SigningVerifier {
 
         self.check_parameters(&input.params, now)?;
         let key = decode_ipk(ipk)?;
-        let built = base::signature_base(input, request, &self.config)?;
 
         // `jsonwebtoken`'s ES256 verifier takes the raw 64-byte `r||s` form (the JWS form),
         // which is exactly what the SDKs send; going through it keeps the crypto backend the
         // one the application chose (`aws_lc_rs` or `rust_crypto`).
         if signature.len() != 64 {
+            // Still build the base, so that a malformed `Signature-Input` says so.
+            base::signature_base(input, request, &self.config, base::Form::Rfc)?;
             return Err(ApproovErrorKind::MessageSignatureInvalid);
         }
         let signature = URL_SAFE_NO_PAD.encode(&signature);
-        match jsonwebtoken::crypto::verify(&signature, &built.base, &key, Algorithm::ES256) {
-            Ok(true) => {}
-            _ => return Err(ApproovErrorKind::MessageSignatureInvalid),
-        }
+        let verified = base::verify_forms(input, request, &self.config, |base| {
+            matches!(
+                jsonwebtoken::crypto::verify(&signature, base, &key, Algorithm::ES256),
+                Ok(true)
+            )
+        })?;
+        let Some(built) = verified else {
+            return Err(ApproovErrorKind::MessageSignatureInvalid);
+        };
 
         if !built.covers_content_digest {
+            // Without `content-digest` the signature says nothing about the body.
+            if self.config.require_digest && request.has_body {
+                return Err(ApproovErrorKind::ContentDigestMismatch);
+            }
             return Ok(Outcome::Done);
         }
         let check = DigestCheck::from_headers(headers, self.config.max_body_bytes)?;
@@ -173,10 +186,15 @@ impl SigningVerifier {
         if created > now + skew {
             return Err(ApproovErrorKind::SignatureExpired);
         }
-        if let Some(expires) = time("expires")?
-            && now > expires + skew
-        {
-            return Err(ApproovErrorKind::SignatureExpired);
+        match time("expires")? {
+            // A signature that expires before it was made is not one a signer meant.
+            Some(expires) if expires < created || now > expires + skew => {
+                return Err(ApproovErrorKind::SignatureExpired);
+            }
+            None if self.config.require_expires => {
+                return Err(ApproovErrorKind::SignatureExpired);
+            }
+            _ => {}
         }
         if let Some(max_age) = self.config.max_age
             && now - created > max_age.as_secs_f64() + skew
@@ -195,6 +213,8 @@ pub(crate) struct RequestView<'a> {
     pub(crate) headers: &'a HeaderMap,
     /// The header that carries the Approov token: a signature must cover it.
     pub(crate) token_header: &'a HeaderName,
+    /// Whether the request has a body (one not known to be empty).
+    pub(crate) has_body: bool,
 }
 
 const SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");

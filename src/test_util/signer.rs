@@ -85,7 +85,8 @@ impl fmt::Debug for InstallationKey {
     }
 }
 
-/// How the signature (and `Content-Digest`) is written.
+/// How the signature is written. `Content-Digest` is a byte sequence (`sha-256=:<base64>:`)
+/// whatever this says, as every SDK sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SignatureEncoding {
@@ -93,20 +94,23 @@ pub enum SignatureEncoding {
     /// default.
     #[default]
     ByteSequence,
-    /// A structured-field string, `install="<base64>"`, as the Android SDK sends it.
+    /// A structured-field string, `install="<base64>"`, as the Android SDK (OkHttp) sends it
+    /// since late 2025.
     String,
 }
 
 /// Signs an `http::Request` as the Approov SDKs do (RFC 9421, label `install`,
 /// `alg="ecdsa-p256-sha256"`).
 ///
-/// The default components are `@method`, `@target-uri`, the token header, and, when present,
-/// `authorization`, `content-length`, `content-type`, `approov-traceid`, and `content-digest`
-/// when the body is not empty (the signer computes and sets it, SHA-256). Parameters: `created`
-/// (now), `expires` (`created` + 15 s), `alg`.
+/// The default components are, in the SDKs' order, `@method`, `@target-uri`, the token header,
+/// and, when present, `approov-traceid`, `authorization` (listed again when it is the token
+/// header, as the SDKs do), `content-length`, `content-type`, and `content-digest` when the body
+/// is not empty (the signer computes and sets it, SHA-256). Parameters: `alg`, `created` (now),
+/// `expires` (`created` + 15 s).
 ///
 /// The request URI should be absolute (`https://api.example.com/path`), as the app's is; a
-/// relative one is signed with its `Host` header and `http`.
+/// relative one is signed with its `Host` header and `https`, which is what the layer assumes
+/// for a request without a scheme.
 ///
 /// ```
 /// use tower_approov::test_util::{InstallationKey, RequestSigner};
@@ -135,10 +139,10 @@ pub struct RequestSigner<'k> {
 
 /// The optional headers the SDK covers when they are present, after the token header.
 const OPTIONAL_HEADERS: [&str; 4] = [
+    "approov-traceid",
     "authorization",
     "content-length",
     "content-type",
-    "approov-traceid",
 ];
 
 impl<'k> RequestSigner<'k> {
@@ -154,17 +158,18 @@ impl<'k> RequestSigner<'k> {
         }
     }
 
-    /// Writes the signature and `Content-Digest` as the iOS SDK does (byte sequences).
+    /// Writes the signature as the iOS SDK does (a byte sequence).
     pub fn ios(self) -> Self {
         self.with_encoding(SignatureEncoding::ByteSequence)
     }
 
-    /// Writes the signature and `Content-Digest` as the Android SDK does (strings).
+    /// Writes the signature as the Android SDK does (a string); `Content-Digest` stays a byte
+    /// sequence, as on every platform.
     pub fn android(self) -> Self {
         self.with_encoding(SignatureEncoding::String)
     }
 
-    /// The encoding of the signature and `Content-Digest`. Defaults to
+    /// The encoding of the signature. Defaults to
     /// [`SignatureEncoding::ByteSequence`].
     pub fn with_encoding(mut self, encoding: SignatureEncoding) -> Self {
         self.encoding = encoding;
@@ -234,10 +239,7 @@ impl<'k> RequestSigner<'k> {
         };
         if components.iter().any(|c| c == "content-digest") {
             let digest = STANDARD.encode(Sha256::digest(body));
-            let value = match self.encoding {
-                SignatureEncoding::ByteSequence => format!("sha-256=:{digest}:"),
-                SignatureEncoding::String => format!("sha-256=\"{digest}\""),
-            };
+            let value = format!("sha-256=:{digest}:");
             headers.insert("content-digest", HeaderValue::try_from(value)?);
         }
 
@@ -256,14 +258,14 @@ impl<'k> RequestSigner<'k> {
             params.push_str(component);
             params.push('"');
         }
-        params.push_str(&format!(");created={created}"));
+        // The SDKs' order: `alg`, `created`, `expires`.
+        params.push_str(&format!(");alg=\"ecdsa-p256-sha256\";created={created}"));
         if let Some(expires_in) = self.expires_in {
             params.push_str(&format!(
                 ";expires={}",
                 created + expires_in.as_secs() as i64
             ));
         }
-        params.push_str(";alg=\"ecdsa-p256-sha256\"");
 
         let mut base = Vec::new();
         for component in &components {
@@ -323,7 +325,7 @@ fn component_value(
         "@query" => format!("?{}", uri.query().unwrap_or_default()).into_bytes(),
         "@request-target" => format!("{path}{query}").into_bytes(),
         "@target-uri" | "@authority" | "@scheme" => {
-            let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
+            let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
             let authority = match uri.authority() {
                 Some(authority) => authority.clone(),
                 None => headers

@@ -1,0 +1,200 @@
+//! What the SDK-shaped tests share: tokens minted by `jsonwebtoken` (not by this crate), an
+//! axum app served on loopback whose rejections carry their reason in `x-test-reason`, and a
+//! raw HTTP/1.1 client that writes the request bytes exactly as a test spells them, so that the
+//! server sees the origin form, `Host`, raw characters and repeated lines a phone would send.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::{Response, StatusCode};
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tower_approov::test_util::InstallationKey;
+use tower_approov::{ApproovConfig, ApproovConfigBuilder, ApproovError, ApproovLayer, ConfigError};
+
+pub const SECRET: &[u8] = b"a-test-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!!";
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// An Approov-shaped HS256 token: float `exp`, `did`, and `ipk` when given.
+pub fn token_with(ipk: Option<&str>) -> String {
+    // Building a configuration installs `jsonwebtoken`'s crypto provider, which `encode` needs.
+    config(&[]).unwrap();
+    let mut claims = json!({"exp": now() as f64 + 600.5, "did": "device-1", "ip": "127.0.0.1"});
+    if let Some(ipk) = ipk {
+        claims["ipk"] = Value::String(ipk.to_owned());
+    }
+    jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET).unwrap(),
+    )
+    .unwrap()
+}
+
+/// A token carrying `key`'s `ipk`.
+pub fn token(key: &InstallationKey) -> String {
+    token_with(Some(&key.ipk().unwrap()))
+}
+
+/// The configuration `ApproovLayer::from_env()` would build from these variables (and the
+/// test secret), without touching the process environment.
+pub fn config(vars: &[(&'static str, &str)]) -> Result<ApproovConfig, ConfigError> {
+    let mut vars: Vec<(&'static str, String)> =
+        vars.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
+    vars.push(("APPROOV_BASE64_SECRET", STANDARD.encode(SECRET)));
+    ApproovConfigBuilder::from_env_with(move |name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| Ok::<_, ()>(v.clone()))
+    })?
+    .build()
+}
+
+/// Adds the rejection's reason code to the response as `x-test-reason`.
+pub async fn reason_header(mut response: Response<Body>) -> Response<Body> {
+    if let Some(error) = response.extensions().get::<ApproovError>() {
+        let reason = error.kind().reason_code();
+        response
+            .headers_mut()
+            .insert("x-test-reason", http::HeaderValue::from_static(reason));
+    }
+    response
+}
+
+/// Every path answers with the body it received, behind the layer.
+pub fn app(config: ApproovConfig) -> Router {
+    async fn echo(body: Bytes) -> Bytes {
+        body
+    }
+    Router::new()
+        .fallback(echo)
+        .layer(ApproovLayer::new(config))
+        .layer(axum::middleware::map_response(reason_header))
+}
+
+/// Serves `router` on 127.0.0.1.
+pub async fn serve_router(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+pub async fn serve(config: ApproovConfig) -> SocketAddr {
+    serve_router(app(config)).await
+}
+
+/// What came back: status, `x-test-reason`, the response's header lines, body.
+#[derive(Debug, PartialEq)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub reason: Option<String>,
+    pub head: String,
+    pub body: String,
+}
+
+impl Answer {
+    #[track_caller]
+    pub fn assert_ok(&self, body: &str) {
+        assert_eq!(
+            (self.status, self.reason.as_deref(), self.body.as_str()),
+            (StatusCode::OK, None, body),
+            "{self:?}"
+        );
+    }
+
+    #[track_caller]
+    pub fn assert_rejected(&self, kind: tower_approov::ApproovErrorKind) {
+        assert_eq!(
+            (self.status, self.reason.as_deref(), self.body.as_str()),
+            (StatusCode::UNAUTHORIZED, Some(kind.reason_code()), "{}"),
+            "{self:?}"
+        );
+    }
+}
+
+/// Writes `request_line` (`GET /x HTTP/1.1`), the `headers` lines as given (repeats and case
+/// kept), `Content-Length` when there is a body, and the body, over a fresh connection.
+pub async fn raw(
+    addr: SocketAddr,
+    request_line: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
+    let mut bytes = format!("{request_line}\r\n").into_bytes();
+    for (name, value) in headers {
+        bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    if !body.is_empty() {
+        bytes.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    bytes.extend_from_slice(b"Connection: close\r\n\r\n");
+    bytes.extend_from_slice(body);
+    raw_bytes(addr, &bytes).await
+}
+
+/// Writes `bytes` as they are and reads the answer until the server closes.
+pub async fn raw_bytes(addr: SocketAddr, bytes: &[u8]) -> Answer {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap();
+    let reason = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-test-reason: "))
+        .map(str::to_owned);
+    Answer {
+        status,
+        reason,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+/// `Signature-Input` and `Signature` for a base the test wrote out itself: the signature as
+/// iOS sends it (a byte sequence), or as Android does (a string) when `android`.
+pub fn signature_headers(
+    key: &InstallationKey,
+    params: &str,
+    base: &str,
+    android: bool,
+) -> (String, String) {
+    let signature = STANDARD.encode(key.sign(base.as_bytes()).unwrap());
+    let signature = if android {
+        format!("install=\"{signature}\"")
+    } else {
+        format!("install=:{signature}:")
+    };
+    (format!("install={params}"), signature)
+}
+
+/// The SDK's parameters for these covered components: `alg`, `created`, `expires` (15 s
+/// later), in that order.
+pub fn sdk_params(components: &str) -> String {
+    let created = now();
+    format!(
+        "({components});alg=\"ecdsa-p256-sha256\";created={created};expires={}",
+        created + 15
+    )
+}
