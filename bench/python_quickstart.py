@@ -4,7 +4,7 @@
 Reads the `Approov-Token` header, verifies it with PyJWT (HS256, the account secret), and
 answers 200 `ok`, or 401 `{}` on any failure. Used by bench/load.sh as the reference point.
 
-    python3 bench/python_quickstart.py PORT SECRET_FILE   # SECRET_FILE: the secret as base64
+    python3 bench/python_quickstart.py SECRET_FILE PORT   # SECRET_FILE: the secret as base64
 """
 
 import base64
@@ -45,8 +45,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     global SECRET
-    port = int(sys.argv[1])
-    with open(sys.argv[2], "rb") as f:
+    port = int(sys.argv[2])
+    with open(sys.argv[1], "rb") as f:
         SECRET = base64.b64decode(f.read().strip())
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
