@@ -104,12 +104,12 @@ impl SigningVerifier {
                 Ok(Outcome::Done)
             };
         }
-        let ipk = match claims.get("ipk") {
+        let ipk = match (claims.raw_claim("ipk"), claims.ipk()) {
             // A failover token has no `ipk`: the reference behaviour skips the check.
-            None if !self.require => return Ok(Outcome::Done),
-            None => return Err(ApproovErrorKind::InstallationKeyMissing),
-            Some(serde_json::Value::String(ipk)) => ipk,
-            Some(_) => return Err(ApproovErrorKind::InstallationKeyMalformed),
+            (None, _) if !self.require => return Ok(Outcome::Done),
+            (None, _) => return Err(ApproovErrorKind::InstallationKeyMissing),
+            (Some(_), Some(ipk)) => ipk,
+            (Some(_), None) => return Err(ApproovErrorKind::InstallationKeyMalformed),
         };
 
         let inputs = parse_dictionary(headers, &SIGNATURE_INPUT)?;
@@ -127,7 +127,8 @@ impl SigningVerifier {
         };
 
         self.check_parameters(&input.params, now)?;
-        let key = decode_ipk(ipk)?;
+        // Parsed once per cached token, kept with its claims.
+        let key = claims.installation_key(|| decode_ipk(ipk))?;
         let built = base::signature_base(input, request, &self.config)?;
 
         // `jsonwebtoken`'s ES256 verifier takes the raw 64-byte `r||s` form (the JWS form),
@@ -137,7 +138,7 @@ impl SigningVerifier {
             return Err(ApproovErrorKind::MessageSignatureInvalid);
         }
         let signature = URL_SAFE_NO_PAD.encode(&signature);
-        match jsonwebtoken::crypto::verify(&signature, &built.base, &key, Algorithm::ES256) {
+        match jsonwebtoken::crypto::verify(&signature, &built.base, key, Algorithm::ES256) {
             Ok(true) => {}
             _ => return Err(ApproovErrorKind::MessageSignatureInvalid),
         }
