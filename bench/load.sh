@@ -35,6 +35,8 @@
 #   ONLY=a,b            run only these variants (names as in the CSV; `plain` is always run)
 #   CSV=path            where the runs go
 #   BENCH_SERVER=path   a bench_server binary to run instead of building one
+#   BEFORE_SERVER=path  another bench_server binary (e.g. built from the code before a change):
+#                       its layer HS256 variants run in the same rounds, alternated with the rest
 #
 # Needs: cargo, python3 with pip; installs wrk (apt-get) and PyJWT (pip) when missing.
 set -euo pipefail
@@ -106,6 +108,13 @@ VARIANTS=(
   "layer-es256-fresh|layer ES256, fresh token per request|es256-fresh|$BIN serve layer-es256 $WORK/keys"
   "python-hs256-fresh|Python quickstart (http.server + PyJWT HS256), fresh token|hs256-fresh|python3 bench/python_quickstart.py $WORK/keys/hs256.private"
 )
+
+if [[ -n "${BEFORE_SERVER:-}" ]]; then
+  VARIANTS+=(
+    "before-layer-hs256-reused|before: layer HS256, reused token|hs256-one|$BEFORE_SERVER serve layer-hs256 $WORK/keys"
+    "before-layer-hs256-fresh|before: layer HS256, fresh token per request|hs256-fresh|$BEFORE_SERVER serve layer-hs256 $WORK/keys"
+  )
+fi
 
 declare -a NAMES=() LABELS=() TOKENS=() PORTS=()
 for v in "${VARIANTS[@]}"; do

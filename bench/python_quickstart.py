@@ -19,6 +19,10 @@ SECRET = b""
 class Handler(BaseHTTPRequestHandler):
     # Keep-alive, like the Rust servers: the load generator reuses its connections.
     protocol_version = "HTTP/1.1"
+    # The headers and the body go out in two writes; with Nagle's algorithm on, the second
+    # waits for the client's delayed ACK (40 ms on Linux), which would measure the TCP stack,
+    # not Python. hyper writes a response at once, so this is like with like.
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         token = self.headers.get("Approov-Token")
