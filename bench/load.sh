@@ -1,31 +1,54 @@
 #!/usr/bin/env bash
-# Loopback load comparison: requests/s and latency of an axum server with and without
-# ApproovLayer, against the middleware a user would otherwise write and against a server doing
-# what Approov's Python quickstart does. All servers are measured in one run, one after the
-# other, with the same load generator settings; the table gives ratios against the server with
-# no layer.
+# Loopback load comparison: what the layer costs in server CPU per request, beside requests/s
+# and latency, against an axum server with no layer, against the middleware a user would
+# otherwise write and against a server doing what Approov's Python quickstart does.
 #
-#   bench/load.sh                 # about 2 minutes: 7 servers x (1 s warm-up + 10 s)
-#   DURATION=30 bench/load.sh     # longer runs
+#   bench/load.sh                        # about 4 minutes: 7 variants x 4 rounds x (1 s + 5 s)
+#   ROUNDS=6 DURATION=10 bench/load.sh   # steadier
+#   ONLY=plain,layer-hs256-fresh bench/load.sh
+#
+# Method (the figure of record is server CPU per request):
+# - every variant has its own server process, all started at once and left running;
+# - the variants are alternated: round 1 runs each variant once, then round 2, ... so that a
+#   change in the machine's load hits every variant alike;
+# - for each run, the server's utime + stime (/proc/PID/stat, every thread) over the wrk run,
+#   divided by the requests served, is its CPU microseconds per request; the table keeps each
+#   variant's best (lowest) CPU per request and best (highest) requests/s over the rounds;
+# - "fresh" variants draw tokens round robin from a pool of UNIQUE_TOKENS (10x the layer's
+#   default cache of 10 000), every wrk thread starting at its own offset: a token comes round
+#   again only after UNIQUE_TOKENS / threads others, long after it was evicted, so nearly
+#   every request is a cache miss (an HMAC or ECDSA verification per request, as PyJWT does);
+# - every response must be a 200, or the script fails.
+#
+# Writes every run to CSV (bench/results/load-latest.csv, or $CSV), one line per run:
+#   variant,label,round,requests,duration_us,rps,p50_us,p99_us,cpu_us_per_req,loadavg
+# bench/chart.py draws the chart from it.
 #
 # Settings (environment):
-#   DURATION=10        seconds of measured load per server
-#   CONNECTIONS=32     open connections
-#   UNIQUE_TOKENS=100000  distinct tokens per "unique" run; wrk cycles through them. The pool is
-#                      ten times the layer's cache (10 000), so a token comes round again long
-#                      after it was evicted: every request of a unique run is a cache miss.
-#   SERVER_CPUS, CLIENT_CPUS  CPU lists for taskset; by default the server gets the first half of
-#                      the CPUs and wrk the other half, so they do not fight over cores.
-#   PORT=18080         first port; each server gets the next one. Only 127.0.0.1 is used.
+#   DURATION=5          seconds of measured load per run
+#   ROUNDS=4            runs per variant (best of)
+#   CONNECTIONS=32      open connections
+#   UNIQUE_TOKENS=100000  pool of fresh tokens per algorithm
+#   SERVER_CPUS, CLIENT_CPUS  CPU lists for taskset; by default the server gets the first half
+#                       of the CPUs and wrk the other half, so they do not fight over cores.
+#   PORT=18080          first port; each server gets the next one. Only 127.0.0.1 is used.
+#   ONLY=a,b            run only these variants (names as in the CSV; `plain` is always run)
+#   CSV=path            where the runs go
+#   BENCH_SERVER=path   a bench_server binary to run instead of building one
+#   BEFORE_SERVER=path  another bench_server binary (e.g. built from the code before a change):
+#                       its layer HS256 variants run in the same rounds, alternated with the rest
 #
 # Needs: cargo, python3 with pip; installs wrk (apt-get) and PyJWT (pip) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-4}
 CONNECTIONS=${CONNECTIONS:-32}
 UNIQUE_TOKENS=${UNIQUE_TOKENS:-100000}
 PORT=${PORT:-18080}
+CSV=${CSV:-bench/results/load-latest.csv}
+ONLY=${ONLY:-}
 
 cpus=$(nproc)
 if [[ -z "${SERVER_CPUS:-}" || -z "${CLIENT_CPUS:-}" ]]; then
@@ -40,6 +63,7 @@ if [[ -z "${SERVER_CPUS:-}" || -z "${CLIENT_CPUS:-}" ]]; then
 fi
 # One wrk thread per client CPU.
 THREADS=$(taskset -c "$CLIENT_CPUS" nproc)
+CLK_TCK=$(getconf CLK_TCK)
 
 # --- tools -------------------------------------------------------------------------------
 if ! command -v wrk >/dev/null; then
@@ -51,105 +75,134 @@ if ! python3 -c 'import jwt' 2>/dev/null; then
   python3 -m pip install --quiet 'PyJWT>=2,<3'
 fi
 
-echo "== building the bench server (release)" >&2
-cargo build --release --quiet --example bench_server
-BIN=target/release/examples/bench_server
+# BENCH_SERVER=path runs an already built server (e.g. a copy of the code before a change).
+if [[ -n "${BENCH_SERVER:-}" ]]; then
+  BIN=$BENCH_SERVER
+else
+  cargo build --release --quiet --example bench_server
+  BIN=target/release/examples/bench_server
+fi
 
 WORK=$(mktemp -d)
-SERVER_PID=
+declare -a PIDS=()
 cleanup() {
-  if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-echo "== minting tokens ($UNIQUE_TOKENS unique per algorithm)" >&2
+echo "== minting tokens ($UNIQUE_TOKENS fresh per algorithm)" >&2
 "$BIN" keys "$WORK/keys"
 "$BIN" mint "$WORK/keys" hs256 1 >"$WORK/hs256-one"
 "$BIN" mint "$WORK/keys" es256 1 >"$WORK/es256-one"
-"$BIN" mint "$WORK/keys" hs256 "$UNIQUE_TOKENS" >"$WORK/hs256-unique"
-"$BIN" mint "$WORK/keys" es256 "$UNIQUE_TOKENS" >"$WORK/es256-unique"
+"$BIN" mint "$WORK/keys" hs256 "$UNIQUE_TOKENS" >"$WORK/hs256-fresh"
+"$BIN" mint "$WORK/keys" es256 "$UNIQUE_TOKENS" >"$WORK/es256-fresh"
 
-# run NAME TOKEN_FILE SERVER_COMMAND...
-declare -a NAMES RPS P50 P99 NOTES
-run() {
-  local name=$1 tokens=$2
-  shift 2
+# name|label|token file|server command (the port is appended)
+VARIANTS=(
+  "plain|axum, no layer|hs256-one|$BIN serve plain $WORK/keys"
+  "layer-hs256-reused|layer HS256, reused token|hs256-one|$BIN serve layer-hs256 $WORK/keys"
+  "layer-hs256-fresh|layer HS256, fresh token per request|hs256-fresh|$BIN serve layer-hs256 $WORK/keys"
+  "baseline-hs256-fresh|from_fn + jsonwebtoken::decode HS256, fresh token|hs256-fresh|$BIN serve baseline-hs256 $WORK/keys"
+  "layer-es256-reused|layer ES256, reused token|es256-one|$BIN serve layer-es256 $WORK/keys"
+  "layer-es256-fresh|layer ES256, fresh token per request|es256-fresh|$BIN serve layer-es256 $WORK/keys"
+  "python-hs256-fresh|Python quickstart (http.server + PyJWT HS256), fresh token|hs256-fresh|python3 bench/python_quickstart.py $WORK/keys/hs256.private"
+)
+
+if [[ -n "${BEFORE_SERVER:-}" ]]; then
+  VARIANTS+=(
+    "before-layer-hs256-reused|before: layer HS256, reused token|hs256-one|$BEFORE_SERVER serve layer-hs256 $WORK/keys"
+    "before-layer-hs256-fresh|before: layer HS256, fresh token per request|hs256-fresh|$BEFORE_SERVER serve layer-hs256 $WORK/keys"
+  )
+fi
+
+declare -a NAMES=() LABELS=() TOKENS=() PORTS=()
+for v in "${VARIANTS[@]}"; do
+  IFS='|' read -r name label tokens command <<<"$v"
+  if [[ -n "$ONLY" && "$name" != plain && ",$ONLY," != *",$name,"* ]]; then continue; fi
   PORT=$((PORT + 1))
-  echo "== $name (port $PORT, server on CPUs $SERVER_CPUS, wrk on CPUs $CLIENT_CPUS)" >&2
-  taskset -c "$SERVER_CPUS" "$@" "$PORT" >"$WORK/server.log" 2>&1 &
-  SERVER_PID=$!
-  local tries=0
-  until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
+  # shellcheck disable=SC2086 # the command is split on purpose
+  taskset -c "$SERVER_CPUS" $command "$PORT" >"$WORK/$name.log" 2>&1 &
+  PIDS+=("$!")
+  NAMES+=("$name")
+  LABELS+=("$label")
+  TOKENS+=("$WORK/$tokens")
+  PORTS+=("$PORT")
+done
+
+for i in "${!NAMES[@]}"; do
+  tries=0
+  until (exec 3<>"/dev/tcp/127.0.0.1/${PORTS[$i]}") 2>/dev/null; do
     tries=$((tries + 1))
-    if ((tries > 300)) || ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      cat "$WORK/server.log" >&2
-      echo "server $name did not start" >&2
+    if ((tries > 300)) || ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
+      cat "$WORK/${NAMES[$i]}.log" >&2
+      echo "server ${NAMES[$i]} did not start" >&2
       exit 1
     fi
     sleep 0.1
   done
-  # Warm-up on the reused token only, so that a unique run starts with nothing cached.
-  local one=${tokens/-unique/-one}
+done
+
+# utime + stime of a process, all threads, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+mkdir -p "$(dirname "$CSV")"
+echo "variant,label,round,requests,duration_us,rps,p50_us,p99_us,cpu_us_per_req,loadavg" >"$CSV"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# run INDEX ROUND
+run() {
+  local i=$1 round=$2
+  local name=${NAMES[$i]} pid=${PIDS[$i]} port=${PORTS[$i]} tokens=${TOKENS[$i]}
+  echo "== round $round: $name (port $port)" >&2
+  # A warm-up on the reused token only, so that a fresh run starts with nothing of its pool
+  # cached (and the connections and the runtime are warm).
+  local one=${tokens/-fresh/-one}
   taskset -c "$CLIENT_CPUS" wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s bench/tokens.lua \
-    "http://127.0.0.1:$PORT/" -- "$one" "$THREADS" >/dev/null
-  local out
+    "http://127.0.0.1:$port/" -- "$one" "$THREADS" >/dev/null
+  local before after out
+  before=$(cpu_ticks "$pid")
   out=$(taskset -c "$CLIENT_CPUS" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" \
-    -s bench/tokens.lua "http://127.0.0.1:$PORT/" -- "$tokens" "$THREADS")
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=
+    -s bench/tokens.lua "http://127.0.0.1:$port/" -- "$tokens" "$THREADS")
+  after=$(cpu_ticks "$pid")
   local result
   result=$(grep '^RESULT ' <<<"$out") || {
     echo "$out" >&2
     exit 1
   }
-  local requests duration p50 p99 non2xx socket wrapped
-  requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$result")
-  duration=$(sed -E 's/.*duration_us=([0-9]+).*/\1/' <<<"$result")
-  p50=$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$result")
-  p99=$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$result")
-  non2xx=$(sed -E 's/.*non_2xx=([0-9]+).*/\1/' <<<"$result")
-  socket=$(sed -E 's/.*socket_errors=([0-9]+).*/\1/' <<<"$result")
-  wrapped=$(sed -E 's/.*wrapped=([0-9]+).*/\1/' <<<"$result")
+  local field requests duration p50 p99 non2xx socket
+  field() { sed -E "s/.* $1=([0-9]+).*/\\1/" <<<"$result"; }
+  requests=$(field requests)
+  duration=$(field duration_us)
+  p50=$(field p50_us)
+  p99=$(field p99_us)
+  non2xx=$(field non_2xx)
+  socket=$(field socket_errors)
   if ((non2xx > 0 || socket > 0)); then
     echo "$name: $non2xx non-2xx responses, $socket socket errors" >&2
     exit 1
   fi
-  local note=""
-  if [[ "$tokens" == *-unique ]]; then
-    note="each token sent $(python3 -c "print(f'{$requests / $UNIQUE_TOKENS:.1f}')")x, pool 10x cache"
-  fi
-  NAMES+=("$name")
-  RPS+=("$(python3 -c "print(f'{$requests * 1e6 / $duration:.0f}')")")
-  P50+=("$p50")
-  P99+=("$p99")
-  NOTES+=("$note")
+  python3 - "$name" "${LABELS[$i]}" "$round" "$requests" "$duration" "$p50" "$p99" \
+    "$before" "$after" "$CLK_TCK" "$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV" <<'EOF'
+import csv, sys
+name, label, rnd, req, dur, p50, p99, before, after, tck, load = sys.argv[1:]
+req, dur = int(req), int(dur)
+cpu_us = (int(after) - int(before)) * 1e6 / int(tck)
+csv.writer(sys.stdout).writerow([name, label, rnd, req, dur, f"{req * 1e6 / dur:.0f}", p50, p99,
+                                 f"{cpu_us / req:.3f}", load])
+EOF
 }
 
-run "axum, no layer" "$WORK/hs256-one" "$BIN" serve plain "$WORK/keys"
-run "layer HS256, reused token" "$WORK/hs256-one" "$BIN" serve layer-hs256 "$WORK/keys"
-run "layer HS256, unique tokens" "$WORK/hs256-unique" "$BIN" serve layer-hs256 "$WORK/keys"
-run "layer ES256, reused token" "$WORK/es256-one" "$BIN" serve layer-es256 "$WORK/keys"
-run "layer ES256, unique tokens" "$WORK/es256-unique" "$BIN" serve layer-es256 "$WORK/keys"
-run "baseline from_fn + jsonwebtoken::decode HS256" "$WORK/hs256-one" "$BIN" serve baseline-hs256 "$WORK/keys"
-run "Python quickstart (http.server + PyJWT HS256)" "$WORK/hs256-one" \
-  sh -c "exec python3 bench/python_quickstart.py \"\$0\" '$WORK/keys/hs256.private'"
+for round in $(seq 1 "$ROUNDS"); do
+  for i in "${!NAMES[@]}"; do run "$i" "$round"; done
+done
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo
-echo "Loopback load, $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per server, $CONNECTIONS connections," \
-  "wrk $THREADS thread(s) on CPUs $CLIENT_CPUS, server on CPUs $SERVER_CPUS"
-echo "Machine: $cpus CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(rustc --version)"
+echo "Loopback load, $(date -u +%Y-%m-%dT%H:%MZ), best of $ROUNDS alternated runs of ${DURATION}s per variant," \
+  "$CONNECTIONS connections, wrk $THREADS thread(s) on CPUs $CLIENT_CPUS, server on CPUs $SERVER_CPUS"
+echo "Machine: $cpus CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(rustc --version);" \
+  "load average $LOAD_START at the start, $LOAD_END at the end"
+echo "Fresh tokens: a pool of $UNIQUE_TOKENS per algorithm (the layer caches 10 000)."
 echo
-printf '| %-46s | %9s | %8s | %8s | %9s | %-36s |\n' server "req/s" "p50 us" "p99 us" "vs plain" notes
-printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..11})" \
-  "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..11})" \
-  "$(printf -- '-%.0s' {1..38})"
-for i in "${!NAMES[@]}"; do
-  ratio=$(python3 -c "print(f'{${RPS[$i]} / ${RPS[0]}:.3f}x')")
-  printf '| %-46s | %9s | %8s | %8s | %9s | %-36s |\n' "${NAMES[$i]}" "${RPS[$i]}" "${P50[$i]}" \
-    "${P99[$i]}" "$ratio" "${NOTES[$i]}"
-done
-last=$((${#NAMES[@]} - 1))
-echo
-python3 -c "print(f'Layer HS256 reused vs the Python quickstart: {${RPS[1]} / ${RPS[$last]}:.0f}x the requests/s')"
+python3 bench/load_table.py "$CSV"

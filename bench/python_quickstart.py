@@ -4,7 +4,7 @@
 Reads the `Approov-Token` header, verifies it with PyJWT (HS256, the account secret), and
 answers 200 `ok`, or 401 `{}` on any failure. Used by bench/load.sh as the reference point.
 
-    python3 bench/python_quickstart.py PORT SECRET_FILE   # SECRET_FILE: the secret as base64
+    python3 bench/python_quickstart.py SECRET_FILE PORT   # SECRET_FILE: the secret as base64
 """
 
 import base64
@@ -19,6 +19,10 @@ SECRET = b""
 class Handler(BaseHTTPRequestHandler):
     # Keep-alive, like the Rust servers: the load generator reuses its connections.
     protocol_version = "HTTP/1.1"
+    # The headers and the body go out in two writes; with Nagle's algorithm on, the second
+    # waits for the client's delayed ACK (40 ms on Linux), which would measure the TCP stack,
+    # not Python. hyper writes a response at once, so this is like with like.
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         token = self.headers.get("Approov-Token")
@@ -45,8 +49,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     global SECRET
-    port = int(sys.argv[1])
-    with open(sys.argv[2], "rb") as f:
+    port = int(sys.argv[2])
+    with open(sys.argv[1], "rb") as f:
         SECRET = base64.b64decode(f.read().strip())
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True

@@ -2,9 +2,10 @@
 --
 --   wrk ... -s bench/tokens.lua http://127.0.0.1:PORT/ -- TOKEN_FILE THREADS
 --
--- With one line in the file every request reuses that token; with many, thread i sends lines
--- i, i + THREADS, i + 2 * THREADS, ... and starts again at its first line when it runs out
--- (reported at the end as "wrapped").
+-- With one line in the file every request reuses that token. With many, every thread walks
+-- the whole pool round robin, thread i starting at line i * N / THREADS, so that the threads
+-- do not send the same token at the same time; a thread that reaches the end starts again at
+-- line 1 (counted as "wrapped" for each full lap).
 
 local threads = {}
 local counter = 0
@@ -18,32 +19,25 @@ end
 local tokens = {}
 local n = 0
 local i = 0
+local sent = 0
 wrapped = 0
 
 function init(args)
   local file, nthreads = args[1], tonumber(args[2] or "1")
-  local line_no = 0
   for line in io.lines(file) do
-    if line_no % nthreads == id then
-      n = n + 1
-      tokens[n] = line
-    end
-    line_no = line_no + 1
+    n = n + 1
+    tokens[n] = line
   end
-  if n == 0 then
-    -- Fewer tokens than threads: every thread uses the first one.
-    for line in io.lines(file) do
-      n = 1
-      tokens[1] = line
-      break
-    end
-  end
+  i = math.floor(id * n / nthreads)
 end
 
 function request()
   i = i + 1
   if i > n then
     i = 1
+  end
+  sent = sent + 1
+  if n > 1 and sent % n == 0 then
     wrapped = wrapped + 1
   end
   return wrk.format("GET", "/", { ["Approov-Token"] = tokens[i] })

@@ -6,8 +6,11 @@
 //! ```
 //!
 //! Each case sends the same request through `ApproovService` around a trivial inner service,
-//! `ITERATIONS` times, after a warm-up; the token is in the verified-token cache, as it is for
-//! a real app that reuses its token.
+//! `ITERATIONS` times per round, after a warm-up; the token is in the verified-token cache, as
+//! it is for a real app that reuses its token. Like with like: every case and both references
+//! (signing off, one ES256 verification alone) are measured once per round, one after the
+//! other, over `ROUNDS` rounds (default 7); the table gives medians, and each ratio is the
+//! median of the per-round ratios, never against a reference measured once at the start.
 //!
 //! [`worst_case`] then measures the bound on the URL forms: a forged signature on a URL that
 //! the RFC, iOS and OkHttp forms each write differently (three verifications, then refused),
@@ -29,7 +32,7 @@ use tower_approov::{ApproovBody, ApproovConfig, ApproovLayer, MessageSigning};
 use tower_layer::Layer as _;
 
 const SECRET: &[u8] = b"a-bench-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!";
-const ITERATIONS: u32 = 20_000;
+const ITERATIONS: u32 = 5_000;
 
 async fn inner(req: Request<ApproovBody<Full<Bytes>>>) -> Result<Response<String>, Infallible> {
     // Read the body, as a handler would.
@@ -37,17 +40,30 @@ async fn inner(req: Request<ApproovBody<Full<Bytes>>>) -> Result<Response<String
     Ok(Response::new(format!("{body:?}")))
 }
 
-async fn run(mode: MessageSigning, request: &Request<Full<Bytes>>) -> Duration {
+/// A layer with message signing in `mode`, around [`inner`].
+fn service(
+    mode: MessageSigning,
+) -> impl Service<Request<Full<Bytes>>, Response = Response<String>, Error = Infallible, Future: Send>
++ Clone {
     let config = ApproovConfig::builder()
         .with_secret(SECRET, None)
         .unwrap()
         .with_message_signing(mode)
         .build()
         .unwrap();
-    let mut service = ApproovLayer::new(config).layer(tower::service_fn(inner));
+    ApproovLayer::new(config).layer(tower::service_fn(inner))
+}
+
+/// Sends `request` through `service` `iterations` times; the time per request. Every answer
+/// must be a 200.
+async fn run<S>(service: &mut S, request: &Request<Full<Bytes>>, iterations: u32) -> Duration
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<String>, Error = Infallible>,
+{
     let mut start = Instant::now();
-    for i in 0..1_000 + ITERATIONS {
-        if i == 1_000 {
+    let warm_up = iterations / 10;
+    for i in 0..warm_up + iterations {
+        if i == warm_up {
             start = Instant::now();
         }
         let mut req = Request::new(request.body().clone());
@@ -58,7 +74,17 @@ async fn run(mode: MessageSigning, request: &Request<Full<Bytes>>) -> Duration {
         assert_eq!(response.status(), 200);
         black_box(response);
     }
-    start.elapsed() / ITERATIONS
+    start.elapsed() / iterations
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -102,26 +128,28 @@ async fn main() {
     let mut signed_post = post();
     RequestSigner::new(&key).sign(&mut signed_post).unwrap();
 
-    let baseline = run(MessageSigning::Off, &full(get())).await;
+    // (name, signing mode, request): the first is the baseline of the ratios.
     let cases = [
-        ("signing off, GET (baseline)", baseline),
         (
-            "verify, unsigned GET",
-            run(MessageSigning::Verify, &full(get())).await,
+            "signing off, GET (baseline)",
+            MessageSigning::Off,
+            full(get()),
         ),
-        (
-            "off, POST 1 KiB",
-            run(MessageSigning::Off, &full(post())).await,
-        ),
+        ("verify, unsigned GET", MessageSigning::Verify, full(get())),
+        ("off, POST 1 KiB", MessageSigning::Off, full(post())),
         (
             "require, signed GET",
-            run(MessageSigning::Require, &full(signed_get)).await,
+            MessageSigning::Require,
+            full(signed_get),
         ),
         (
             "require, signed POST 1 KiB + content-digest",
-            run(MessageSigning::Require, &full(signed_post)).await,
+            MessageSigning::Require,
+            full(signed_post),
         ),
     ];
+    let mut services: Vec<_> = cases.iter().map(|(_, mode, _)| service(*mode)).collect();
+
     // For reference: one ES256 verification alone, through the same `jsonwebtoken` call.
     let es256_key = InstallationKey::generate().unwrap();
     let message = b"a signature base of a realistic length".repeat(10);
@@ -131,23 +159,58 @@ async fn main() {
         .decode(es256_key.ipk().unwrap())
         .unwrap();
     let decoding = jsonwebtoken::DecodingKey::from_ec_der(&spki[26..]);
-    let start = Instant::now();
-    for _ in 0..ITERATIONS {
-        let ok =
-            jsonwebtoken::crypto::verify(&sig, &message, &decoding, jsonwebtoken::Algorithm::ES256)
-                .unwrap();
-        assert!(black_box(ok));
+    let es256_alone = || {
+        let start = Instant::now();
+        for _ in 0..ITERATIONS {
+            let ok = jsonwebtoken::crypto::verify(
+                &sig,
+                &message,
+                &decoding,
+                jsonwebtoken::Algorithm::ES256,
+            )
+            .unwrap();
+            assert!(black_box(ok));
+        }
+        start.elapsed() / ITERATIONS
+    };
+
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7);
+    // [case][round] in seconds per request; the last row is the ES256 reference.
+    let mut times = vec![Vec::with_capacity(rounds); cases.len() + 1];
+    for _ in 0..rounds {
+        for (i, ((_, _, request), service)) in cases.iter().zip(&mut services).enumerate() {
+            times[i].push(run(service, request, ITERATIONS).await.as_secs_f64());
+        }
+        times[cases.len()].push(es256_alone().as_secs_f64());
     }
-    let es256 = start.elapsed() / ITERATIONS;
-    let cases = cases
-        .into_iter()
-        .chain([("ES256 verification alone (reference)", es256)]);
-    println!("{:<46} {:>10} {:>8}", "case", "per req", "ratio");
-    for (name, time) in cases {
+
+    let names = cases
+        .iter()
+        .map(|(name, _, _)| *name)
+        .chain(["ES256 verification alone (reference)"]);
+    println!("Medians of {rounds} alternated rounds of {ITERATIONS} requests each.");
+    println!(
+        "{:<46} {:>10} {:>12} {:>12}",
+        "case", "per req", "vs baseline", "vs ES256"
+    );
+    let per_round = |i: usize, reference: usize| {
+        median(
+            times[i]
+                .iter()
+                .zip(&times[reference])
+                .map(|(t, r)| t / r)
+                .collect(),
+        )
+    };
+    for (i, name) in names.enumerate() {
         println!(
-            "{name:<46} {:>8.2}us {:>7.2}x",
-            time.as_secs_f64() * 1e6,
-            time.as_secs_f64() / baseline.as_secs_f64()
+            "{name:<46} {:>8.2}us {:>11.2}x {:>11.2}x",
+            median(times[i].clone()) * 1e6,
+            per_round(i, 0),
+            per_round(i, cases.len()),
         );
     }
 

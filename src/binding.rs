@@ -67,22 +67,11 @@ impl Binding {
         claims: &ApproovClaims,
         headers: &HeaderMap,
     ) -> Result<(), ApproovErrorKind> {
-        let pay = match claims.get("pay") {
-            None => {
-                return if self.allow_missing_pay {
-                    Ok(())
-                } else {
-                    Err(ApproovErrorKind::PayClaimMissing)
-                };
-            }
-            Some(serde_json::Value::String(pay)) => pay,
-            Some(_) => return Err(ApproovErrorKind::PayClaimMalformed),
+        let claimed = match claims.pay_digest(decode_pay) {
+            Ok(claimed) => claimed,
+            Err(ApproovErrorKind::PayClaimMissing) if self.allow_missing_pay => return Ok(()),
+            Err(kind) => return Err(kind),
         };
-        let mut claimed = [0u8; 32];
-        match STANDARD.decode_slice(pay.as_bytes(), &mut claimed) {
-            Ok(32) => {}
-            _ => return Err(ApproovErrorKind::PayClaimMalformed),
-        }
 
         // One header: its whole value, exactly as received. Several: each value trimmed, in
         // the configured order, with no separator. Hashed as read, with no buffer.
@@ -94,11 +83,25 @@ impl Binding {
         }
         let expected: [u8; 32] = hasher.finalize().into();
 
-        if bool::from(expected.ct_eq(&claimed)) {
+        if bool::from(expected.ct_eq(claimed)) {
             Ok(())
         } else {
             Err(ApproovErrorKind::PayClaimMismatch)
         }
+    }
+}
+
+/// The `pay` claim's 32 bytes, decoded once per cached token (see `ApproovClaims::pay_digest`).
+fn decode_pay(claims: &ApproovClaims) -> Result<[u8; 32], ApproovErrorKind> {
+    if claims.raw_claim("pay").is_none() {
+        return Err(ApproovErrorKind::PayClaimMissing);
+    }
+    // Present but not a string: malformed.
+    let pay = claims.pay().ok_or(ApproovErrorKind::PayClaimMalformed)?;
+    let mut claimed = [0u8; 32];
+    match STANDARD.decode_slice(pay.as_bytes(), &mut claimed) {
+        Ok(32) => Ok(claimed),
+        _ => Err(ApproovErrorKind::PayClaimMalformed),
     }
 }
 

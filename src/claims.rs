@@ -1,26 +1,74 @@
 //! The verified claims of an Approov token.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use jsonwebtoken::DecodingKey;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+use crate::error::ApproovErrorKind;
+
+/// The claims with an accessor, in the order of [`Spans`].
+pub(crate) const KNOWN: [&str; 8] = ["did", "ip", "pay", "ipk", "arc", "iss", "sub", "iat"];
+const DID: usize = 0;
+const IP: usize = 1;
+const PAY: usize = 2;
+const IPK: usize = 3;
+const ARC: usize = 4;
+const ISS: usize = 5;
+const SUB: usize = 6;
+const IAT: usize = 7;
+
+/// Where the raw JSON value of each [`KNOWN`] claim sits in the payload text (byte range),
+/// the last one when a name is repeated, as in a JSON map.
+pub(crate) type Spans = [Option<(usize, usize)>; KNOWN.len()];
 
 /// The claims of a token that passed every check.
 ///
 /// The layer puts one in the request extensions; with the `axum` feature it is also an
 /// extractor. Cloning is cheap (an [`Arc`]), and every claim is kept, known or not: use
-/// [`get`](ApproovClaims::get) for the ones without an accessor.
+/// [`get`](ApproovClaims::get) for the ones without an accessor, or
+/// [`deserialize`](ApproovClaims::deserialize) for a struct of your own.
+///
+/// The claims are kept as the JSON text that was signed. The accessors read their claim
+/// straight from it; the JSON map behind [`get`](ApproovClaims::get) and
+/// [`as_map`](ApproovClaims::as_map) is built the first time one of them is called, once per
+/// cached token, so a handler that never asks for it never pays for it.
 #[derive(Clone)]
 pub struct ApproovClaims(Arc<Inner>);
 
 struct Inner {
     exp: f64,
-    claims: Map<String, Value>,
+    /// The payload JSON, as signed. Checked at verification to parse as a JSON object, so the
+    /// map built from it below cannot fail.
+    json: Box<str>,
+    spans: Spans,
+    map: OnceLock<Map<String, Value>>,
+    /// The `pay` claim decoded, for token binding: once per cached token, not per request.
+    pay: OnceLock<Result<[u8; 32], ApproovErrorKind>>,
+    /// The installation key of `ipk`, for message signing: parsed once per cached token.
+    ipk: OnceLock<Result<DecodingKey, ApproovErrorKind>>,
 }
 
 impl ApproovClaims {
+    /// Claims from a verified payload: its text and where its known claims are.
+    pub(crate) fn from_json(exp: f64, json: Box<str>, spans: Spans) -> Self {
+        Self(Arc::new(Inner {
+            exp,
+            json,
+            spans,
+            map: OnceLock::new(),
+            pay: OnceLock::new(),
+            ipk: OnceLock::new(),
+        }))
+    }
+
+    /// Claims from a map (tests).
+    #[cfg(test)]
     pub(crate) fn new(exp: f64, claims: Map<String, Value>) -> Self {
-        Self(Arc::new(Inner { exp, claims }))
+        let json = Value::Object(claims).to_string().into_boxed_str();
+        Self::from_json(exp, json, Spans::default())
     }
 
     /// The expiry, in seconds since the Unix epoch. Approov often sends it as a float.
@@ -32,65 +80,134 @@ impl ApproovClaims {
     /// The device id (`did`), base64 text as Approov sends it.
     #[must_use]
     pub fn did(&self) -> Option<&str> {
-        self.str("did")
+        self.str(DID)
     }
 
     /// The client IP address that the Approov cloud saw (`ip`).
     #[must_use]
     pub fn ip(&self) -> Option<&str> {
-        self.str("ip")
+        self.str(IP)
     }
 
     /// The token binding hash (`pay`): base64 of SHA-256 over the bound header values.
     #[must_use]
     pub fn pay(&self) -> Option<&str> {
-        self.str("pay")
+        self.str(PAY)
     }
 
     /// The installation public key (`ipk`): base64 DER of a P-256 public key.
     #[must_use]
     pub fn ipk(&self) -> Option<&str> {
-        self.str("ipk")
+        self.str(IPK)
     }
 
     /// The annotation results (`arc`), if the account adds them.
     #[must_use]
     pub fn arc(&self) -> Option<&str> {
-        self.str("arc")
+        self.str(ARC)
     }
 
     /// The issuer (`iss`), present when `approov policy -setIssuer on`.
     #[must_use]
     pub fn iss(&self) -> Option<&str> {
-        self.str("iss")
+        self.str(ISS)
     }
 
     /// The subject (`sub`), if present.
     #[must_use]
     pub fn sub(&self) -> Option<&str> {
-        self.str("sub")
+        self.str(SUB)
     }
 
     /// The issue time (`iat`), in seconds since the Unix epoch, if present and numeric.
     #[must_use]
     pub fn iat(&self) -> Option<f64> {
-        self.get("iat").and_then(Value::as_f64)
+        serde_json::from_str::<serde_json::Number>(self.raw(IAT)?)
+            .ok()?
+            .as_f64()
     }
 
     /// Any claim, as a JSON value.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.claims.get(name)
+        self.as_map().get(name)
     }
 
-    /// All claims, as a JSON object.
+    /// All claims, as a JSON object. Built on the first call, then kept with the claims.
     #[must_use]
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0.claims
+        // The text parsed as a JSON object when the token was verified, so this cannot fail;
+        // an empty map rather than a panic if it ever did.
+        self.0
+            .map
+            .get_or_init(|| serde_json::from_str(&self.0.json).unwrap_or_default())
     }
 
-    fn str(&self, name: &str) -> Option<&str> {
-        self.get(name).and_then(Value::as_str)
+    /// The claims read into a type of your own, straight from the signed JSON text (the
+    /// claims map is neither built nor cloned).
+    ///
+    /// ```
+    /// # use tower_approov::ApproovClaims;
+    /// #[derive(serde::Deserialize)]
+    /// struct MyClaims {
+    ///     did: String,
+    ///     #[serde(default)]
+    ///     arc: Option<String>,
+    ///     exp: f64,
+    /// }
+    ///
+    /// fn handler(claims: &ApproovClaims) -> Result<String, serde_json::Error> {
+    ///     let mine: MyClaims = claims.deserialize()?;
+    ///     Ok(format!("{} until {}", mine.did, mine.exp))
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The `serde_json` error when the claims do not fit `T` (a missing field, a wrong type).
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.0.json)
+    }
+
+    /// The raw JSON of a known claim, if present.
+    pub(crate) fn raw_claim(&self, name: &str) -> Option<&str> {
+        self.raw(KNOWN.iter().position(|k| *k == name)?)
+    }
+
+    /// The `pay` digest, decoded by `decode` on the first call for this token.
+    pub(crate) fn pay_digest(
+        &self,
+        decode: impl FnOnce(&Self) -> Result<[u8; 32], ApproovErrorKind>,
+    ) -> Result<&[u8; 32], ApproovErrorKind> {
+        self.0
+            .pay
+            .get_or_init(|| decode(self))
+            .as_ref()
+            .map_err(|k| *k)
+    }
+
+    /// The installation key of `ipk`, parsed by `decode` on the first call for this token.
+    pub(crate) fn installation_key(
+        &self,
+        decode: impl FnOnce() -> Result<DecodingKey, ApproovErrorKind>,
+    ) -> Result<&DecodingKey, ApproovErrorKind> {
+        self.0.ipk.get_or_init(decode).as_ref().map_err(|k| *k)
+    }
+
+    fn raw(&self, index: usize) -> Option<&str> {
+        let (start, end) = self.0.spans[index]?;
+        self.0.json.get(start..end)
+    }
+
+    fn str(&self, index: usize) -> Option<&str> {
+        let raw = self.raw(index)?;
+        match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            // A JSON string without escapes is its own text between the quotes.
+            Some(text) if !text.contains('\\') => Some(text),
+            // Escapes: the map has it unescaped.
+            Some(_) => self.get(KNOWN[index]).and_then(Value::as_str),
+            None => None,
+        }
     }
 }
 
@@ -99,7 +216,7 @@ impl fmt::Debug for ApproovClaims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApproovClaims")
             .field("exp", &self.0.exp)
-            .field("claims", &self.0.claims.keys().collect::<Vec<_>>())
+            .field("claims", &self.as_map().keys().collect::<Vec<_>>())
             .finish()
     }
 }

@@ -11,13 +11,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::de::IgnoredAny;
+use jsonwebtoken::Algorithm;
+use serde::de::{Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use crate::cache::TokenCache;
-use crate::claims::ApproovClaims;
+use crate::claims::{ApproovClaims, KNOWN, Spans};
 use crate::error::ApproovErrorKind;
 use crate::keys::{KeyStore, parse_alg};
 
@@ -26,14 +27,19 @@ pub(crate) fn now() -> f64 {
     seconds_since_epoch(SystemTime::now())
 }
 
-/// Negative for a time before 1970, which [`Verifier::verify`] refuses
-/// ([`ApproovErrorKind::ClockBeforeEpoch`]): read as 0, as it once was, any positive `exp`
-/// would pass.
+/// Negative for a time before 1970, which [`Verifier::cached`] and
+/// [`Verifier::verify_and_remember`] refuse ([`ApproovErrorKind::ClockBeforeEpoch`]): read as
+/// 0, as it once was, any positive `exp` would pass.
 fn seconds_since_epoch(time: SystemTime) -> f64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(since) => since.as_secs_f64(),
         Err(before) => -before.duration().as_secs_f64().max(f64::MIN_POSITIVE),
     }
+}
+
+/// A clock reading that cannot judge an expiry: before 1970, or not a number.
+fn clock_before_epoch(now: f64) -> bool {
+    now.is_nan() || now < 0.0
 }
 
 #[cfg(test)]
@@ -109,39 +115,74 @@ struct JoseHeader<'a> {
 }
 
 impl Verifier {
-    /// Verifies a token (already taken out of its header, prefix stripped) at time `now`.
+    /// Verifies a token (already taken out of its header, prefix stripped) at time `now`,
+    /// cached under its own text.
+    #[cfg(test)]
     pub(crate) fn verify(&self, token: &str, now: f64) -> Result<ApproovClaims, ApproovErrorKind> {
+        match self.cached(token.as_bytes(), now) {
+            Some(hit) => hit,
+            None => self.verify_and_remember(token.as_bytes(), token, now),
+        }
+    }
+
+    /// The cached answer for a token header's exact bytes at time `now`: `None` on a miss or
+    /// without a cache. A hit is still refused once its `exp` (plus leeway) has passed.
+    pub(crate) fn cached(
+        &self,
+        key: &[u8],
+        now: f64,
+    ) -> Option<Result<ApproovClaims, ApproovErrorKind>> {
         // Before 1970 (or not a number): no expiry can be judged, cached tokens included.
-        if now.is_nan() || now < 0.0 {
+        if clock_before_epoch(now) {
+            return Some(Err(ApproovErrorKind::ClockBeforeEpoch));
+        }
+        let cache = self.cache.as_ref()?;
+        // A refresh of remote keys removed a key: cached tokens may have been signed by it.
+        if self.keys.take_revocation() {
+            cache.clear();
+        }
+        let claims = cache.get(key)?;
+        Some(if now < claims.exp() + self.leeway {
+            Ok(claims)
+        } else {
+            cache.remove(key);
+            Err(ApproovErrorKind::Expired)
+        })
+    }
+
+    /// Verifies `token` (a cache miss) and remembers it under `key`, the exact bytes of the
+    /// header it came in.
+    pub(crate) fn verify_and_remember(
+        &self,
+        key: &[u8],
+        token: &str,
+        now: f64,
+    ) -> Result<ApproovClaims, ApproovErrorKind> {
+        if clock_before_epoch(now) {
             return Err(ApproovErrorKind::ClockBeforeEpoch);
         }
-        if let Some(cache) = &self.cache {
-            // A refresh of remote keys removed a key: cached tokens may have been signed by it.
-            if self.keys.take_revocation() {
-                cache.clear();
-            }
-            if let Some(claims) = cache.get(token) {
-                return if now < claims.exp() + self.leeway {
-                    Ok(claims)
-                } else {
-                    cache.remove(token);
-                    Err(ApproovErrorKind::Expired)
-                };
-            }
-        }
         let epoch = self.keys.revocation_epoch();
-        let claims = self.verify_uncached(token, now)?;
+        let (claims, alg) = self.verify_uncached(token, now)?;
         if let Some(cache) = &self.cache {
-            cache.insert(token, claims.clone());
-            // The key that verified it was removed meanwhile: don't let the cache answer for it.
-            if self.keys.revocation_epoch() != epoch {
-                cache.remove(token);
+            // HMAC costs about what an insert and an eviction do: see `TokenCache::admit`.
+            let cheap = matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
+            if cache.admit(key, cheap) {
+                cache.insert(key, claims.clone());
+                // The key that verified it was removed meanwhile: don't let the cache answer
+                // for it.
+                if self.keys.revocation_epoch() != epoch {
+                    cache.remove(key);
+                }
             }
         }
         Ok(claims)
     }
 
-    fn verify_uncached(&self, token: &str, now: f64) -> Result<ApproovClaims, ApproovErrorKind> {
+    fn verify_uncached(
+        &self,
+        token: &str,
+        now: f64,
+    ) -> Result<(ApproovClaims, Algorithm), ApproovErrorKind> {
         let (message, signature) = token
             .rsplit_once('.')
             .ok_or(ApproovErrorKind::MalformedToken)?;
@@ -184,8 +225,8 @@ impl Verifier {
         };
 
         // Claims before the signature: an expired or misaddressed token costs no crypto. Only
-        // the registered claims are read here, borrowed from the decoded payload; the claims
-        // map (the one allocation that stays) is built for tokens whose signature passed.
+        // the registered claims are read here, borrowed from the decoded payload, with where
+        // the claims that have an accessor sit in it.
         let mut payload_buf = [0u8; PAYLOAD_STACK];
         let mut payload_heap = Vec::new();
         let payload = decode_b64(payload_b64, &mut payload_buf, &mut payload_heap)?;
@@ -194,9 +235,19 @@ impl Verifier {
         let exp = self.check_claims(&registered, now)?;
 
         key.verify(alg, message.as_bytes(), signature)?;
-        let claims =
-            parse_object::<Map<String, Value>>(payload).ok_or(ApproovErrorKind::MalformedClaims)?;
-        Ok(ApproovClaims::new(exp, claims))
+        // The claims are kept as text; the map is built only if a handler asks for it. Read
+        // here exactly as the map would be, so that it cannot fail then; no allocation but
+        // the text itself.
+        parse_object::<ValidObject>(payload).ok_or(ApproovErrorKind::MalformedClaims)?;
+        let json = std::str::from_utf8(payload).map_err(|_| ApproovErrorKind::MalformedClaims)?;
+        let spans: Spans = registered.known.map(|raw| {
+            raw.map(|raw| {
+                // A slice of `payload`, so its offset in it.
+                let start = raw.get().as_ptr() as usize - payload.as_ptr() as usize;
+                (start, start + raw.get().len())
+            })
+        });
+        Ok((ApproovClaims::from_json(exp, json.into(), spans), alg))
     }
 
     /// Checks the registered claims and returns `exp`.
@@ -267,23 +318,165 @@ fn decode_b64<'b>(
     }
 }
 
-/// The registered claims, as raw JSON borrowed from the payload. `null` is kept apart from
-/// absence (`Some("null")`), and a repeated registered claim fails the parse, so the claims
-/// map built later cannot disagree with what was checked here.
-#[derive(Deserialize)]
+/// What the check reads from the payload before the signature: the registered claims as raw
+/// JSON borrowed from it (`null` kept apart from absence: `Some("null")`), and the raw value
+/// of every claim with an accessor. A repeated registered claim fails the parse, so the claims
+/// read later cannot disagree with what was checked here; any other repeated name keeps its
+/// last value, as a JSON map does.
+#[derive(Default)]
 struct Registered<'a> {
-    #[serde(borrow, default, deserialize_with = "raw")]
     exp: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "raw")]
     nbf: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "raw")]
     iss: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "raw")]
     aud: Option<&'a RawValue>,
+    known: [Option<&'a RawValue>; KNOWN.len()],
 }
 
-fn raw<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
+impl<'de> Deserialize<'de> for Registered<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RegisteredVisitor)
+    }
+}
+
+struct RegisteredVisitor;
+
+impl<'de> Visitor<'de> for RegisteredVisitor {
+    type Value = Registered<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Registered<'de>, A::Error> {
+        let mut claims = Registered::default();
+        while let Some(Key(name)) = map.next_key::<Key<'de>>()? {
+            let registered = match &*name {
+                "exp" => Some(&mut claims.exp),
+                "nbf" => Some(&mut claims.nbf),
+                "iss" => Some(&mut claims.iss),
+                "aud" => Some(&mut claims.aud),
+                _ => None,
+            };
+            if let Some(slot) = registered {
+                if slot.is_some() {
+                    return Err(A::Error::custom("a registered claim is repeated"));
+                }
+                *slot = Some(map.next_value()?);
+            } else if let Some(i) = KNOWN.iter().position(|k| *k == name) {
+                claims.known[i] = Some(map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        // `iss` is both registered and an accessor.
+        if let Some(i) = KNOWN.iter().position(|k| *k == "iss") {
+            claims.known[i] = claims.iss;
+        }
+        Ok(claims)
+    }
+}
+
+/// A map key, borrowed when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// The payload read exactly as `serde_json::Map<String, Value>` reads it, keeping nothing.
+struct ValidObject;
+
+impl<'de> Deserialize<'de> for ValidObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = ValidObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ValidObject, A::Error> {
+                // Top-level keys are plain strings for a `Map`, with no special key.
+                while map.next_entry::<Key<'de>, Valid>()?.is_some() {}
+                Ok(ValidObject)
+            }
+        }
+        d.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// Any JSON, read exactly as `serde_json::Value` reads it but kept nowhere: the claims map
+/// built later from the same text, when a handler asks for it, cannot fail. Without building
+/// the map, this is what verifying it costs.
+struct Valid;
+
+impl<'de> Deserialize<'de> for Valid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValidVisitor)
+    }
+}
+
+struct ValidVisitor;
+
+/// The key `serde_json::Value` gives a special meaning when it comes first in an object
+/// (`raw_value` is on): its value must be a string holding JSON.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+impl<'de> Visitor<'de> for ValidVisitor {
+    type Value = Valid;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_unit<E>(self) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Valid, A::Error> {
+        while seq.next_element::<Valid>()?.is_some() {}
+        Ok(Valid)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Valid, A::Error> {
+        let mut first = true;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if first && key == RAW_VALUE_TOKEN {
+                let text = map.next_value::<Cow<'de, str>>()?;
+                serde_json::from_str::<Valid>(&text).map_err(A::Error::custom)?;
+                return Ok(Valid);
+            }
+            first = false;
+            map.next_value::<Valid>()?;
+        }
+        Ok(Valid)
+    }
 }
 
 /// A JSON number as `f64`; `None` for anything else.
@@ -356,6 +549,41 @@ mod tests {
             ApproovErrorKind::Expired
         );
         assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn a_full_cache_takes_a_new_hmac_token_on_its_second_verification_and_hits_from_then_on() {
+        let config = ApproovConfig::builder()
+            .with_secret(SECRET, None)
+            .unwrap()
+            .with_token_cache_size(32)
+            .build()
+            .unwrap();
+        let verifier = &config.shared.verifier;
+        let cache = verifier.cache.as_ref().unwrap();
+        let exp = now() + 600.0;
+        let mint_n = |n: u32| {
+            jsonwebtoken::encode(
+                &Header::default(),
+                &json!({ "exp": exp, "did": n }),
+                &EncodingKey::from_secret(SECRET).unwrap(),
+            )
+            .unwrap()
+        };
+        // While there is room, a token goes in at once.
+        for n in 0..32 {
+            let token = mint_n(n);
+            verifier.verify(&token, now()).unwrap();
+            assert!(cache.get(token.as_bytes()).is_some(), "token {n} cached");
+        }
+        let token = mint_n(1000);
+        assert!(verifier.verify(&token, now()).is_ok());
+        assert!(
+            cache.get(token.as_bytes()).is_none(),
+            "seen once: not cached"
+        );
+        assert!(verifier.verify(&token, now()).is_ok());
+        assert!(cache.get(token.as_bytes()).is_some(), "seen twice: cached");
     }
 
     #[test]

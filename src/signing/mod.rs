@@ -103,15 +103,19 @@ impl SigningVerifier {
         let input = headers.get_all(SIGNATURE_INPUT);
         let signature = headers.get_all(SIGNATURE);
         let signed = input.iter().next().is_some() || signature.iter().next().is_some();
-        let ipk = match claims.get("ipk") {
+        let ipk = match (claims.raw_claim("ipk"), claims.ipk()) {
             // A failover token has no `ipk`: it cannot be checked, and the reference lets it
             // through signed or not.
-            None if !self.require || self.config.allow_missing_ipk => return Ok(Outcome::Done),
-            None => return Err(ApproovErrorKind::InstallationKeyMissing),
-            Some(_) if !signed && self.require => return Err(ApproovErrorKind::SignatureMissing),
-            Some(_) if !signed => return Ok(Outcome::Done),
-            Some(serde_json::Value::String(ipk)) => ipk,
-            Some(_) => return Err(ApproovErrorKind::InstallationKeyMalformed),
+            (None, _) if !self.require || self.config.allow_missing_ipk => {
+                return Ok(Outcome::Done);
+            }
+            (None, _) => return Err(ApproovErrorKind::InstallationKeyMissing),
+            (Some(_), _) if !signed && self.require => {
+                return Err(ApproovErrorKind::SignatureMissing);
+            }
+            (Some(_), _) if !signed => return Ok(Outcome::Done),
+            (Some(_), Some(ipk)) => ipk,
+            (Some(_), None) => return Err(ApproovErrorKind::InstallationKeyMalformed),
         };
 
         let inputs = parse_dictionary(headers, &SIGNATURE_INPUT)?;
@@ -130,7 +134,8 @@ impl SigningVerifier {
         };
 
         self.check_parameters(&input.params, now)?;
-        let key = decode_ipk(ipk)?;
+        // Parsed once per cached token, kept with its claims.
+        let key = claims.installation_key(|| decode_ipk(ipk))?;
 
         // `jsonwebtoken`'s ES256 verifier takes the raw 64-byte `r||s` form (the JWS form),
         // which is exactly what the SDKs send; going through it keeps the crypto backend the
@@ -143,7 +148,7 @@ impl SigningVerifier {
         let signature = URL_SAFE_NO_PAD.encode(&signature);
         let verified = base::verify_forms(input, request, &self.config, |base| {
             matches!(
-                jsonwebtoken::crypto::verify(&signature, base, &key, Algorithm::ES256),
+                jsonwebtoken::crypto::verify(&signature, base, key, Algorithm::ES256),
                 Ok(true)
             )
         })?;
