@@ -5,6 +5,7 @@ mod common;
 
 use axum::Router;
 use axum::body::Body;
+use axum::response::Response;
 use axum::routing::get;
 use common::*;
 use http::StatusCode;
@@ -330,18 +331,33 @@ async fn get_two(layer: ApproovLayer, token: &str, a: &[u8], b: &[u8]) -> Outcom
     .await
 }
 
+/// Sends the two binding headers in the other order than the one configured, so that neither
+/// the wire order nor the alphabet can stand in for the configured one.
+async fn get_zeta_alpha(layer: ApproovLayer, token: &str) -> Outcome {
+    get_root(
+        layer,
+        &[
+            ("x-alpha", b"alpha-value"),
+            ("approov-token", token.as_bytes()),
+            ("x-zeta", b"zeta-value"),
+        ],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn two_binding_headers_are_concatenated_in_the_configured_order() {
-    let token = token_bound_to(&[b"first", b"second"]);
-    get_two(two_header_layer("X-A", "X-B"), &token, b"first", b"second")
+    // Configured Zeta first: against the alphabet and against the order on the wire.
+    let token = token_bound_to(&[b"zeta-value", b"alpha-value"]);
+    get_zeta_alpha(two_header_layer("X-Zeta", "X-Alpha"), &token)
         .await
         .assert_accepted();
 }
 
 #[tokio::test]
 async fn two_binding_headers_in_the_other_order_do_not_match() {
-    let token = token_bound_to(&[b"first", b"second"]);
-    get_two(two_header_layer("X-B", "X-A"), &token, b"first", b"second")
+    let token = token_bound_to(&[b"zeta-value", b"alpha-value"]);
+    get_zeta_alpha(two_header_layer("X-Alpha", "X-Zeta"), &token)
         .await
         .assert_rejected(Kind::PayClaimMismatch);
 }
@@ -484,10 +500,45 @@ async fn in_monitor_mode_a_matching_binding_gives_claims() {
 
 #[tokio::test]
 async fn in_monitor_mode_the_claims_extractor_answers_401_for_a_binding_mismatch() {
+    // Inside the layer, the reason the request carries is copied into the response, so that
+    // the 401 of the extractor is shown to be the one for this binding mismatch.
+    async fn copy_reason(req: http::Request<Body>, next: axum::middleware::Next) -> Response {
+        let reason = req
+            .extensions()
+            .get::<ApproovError>()
+            .map_or("-", |e| e.kind().reason_code());
+        let mut response = next.run(req).await;
+        response
+            .headers_mut()
+            .insert("x-reason", http::HeaderValue::from_static(reason));
+        response
+    }
+    let app = routes()
+        .layer(axum::middleware::from_fn(copy_reason))
+        .layer(monitored_bound_layer());
     let token = token_bound_to(&[b"Bearer alice"]);
-    let out = get_bound(monitored_bound_layer(), &token, b"Bearer mallory").await;
+    let response = tower::ServiceExt::oneshot(
+        app,
+        request(
+            "/",
+            &[
+                ("approov-token", token.as_bytes()),
+                ("authorization", b"Bearer mallory"),
+            ],
+        ),
+    )
+    .await
+    .unwrap();
+    let reason = response.headers().get("x-reason").cloned();
+    let out = Outcome::from_response(response).await;
     assert_eq!(out.status, StatusCode::UNAUTHORIZED);
     assert_eq!(out.body, "{}");
+    // The layer let it through (monitor): the extractor answered, for this reason.
+    assert_eq!(out.kind, None);
+    assert_eq!(
+        reason.as_ref().map(|v| v.as_bytes()),
+        Some(Kind::PayClaimMismatch.reason_code().as_bytes())
+    );
 }
 
 // --- Per route: binding on some routes, not on others ------------------------------------
@@ -604,6 +655,15 @@ async fn a_layer_bound_later_keeps_the_allow_missing_pay_setting() {
 
 #[tokio::test]
 async fn per_route_layers_share_the_mode_switch() {
+    /// Says whether claims came and, if not, why.
+    async fn seen(req: http::Request<Body>) -> String {
+        let claims = req.extensions().get::<tower_approov::ApproovClaims>();
+        let reason = req
+            .extensions()
+            .get::<ApproovError>()
+            .map_or("-", |e| e.kind().reason_code());
+        format!("claims={} reason={reason}", claims.is_some())
+    }
     let approov = layer();
     let handle = approov.mode_handle();
     let bound = approov
@@ -611,18 +671,32 @@ async fn per_route_layers_share_the_mode_switch() {
         .with_token_binding(["Authorization"])
         .unwrap();
     let unbound = approov.without_token_binding();
+    let app = Router::new()
+        .route("/bound", get(seen))
+        .route_layer(bound.clone())
+        .merge(
+            Router::new()
+                .route("/unbound", get(seen))
+                .route_layer(unbound.clone()),
+        );
+    let bad: &[(&str, &[u8])] = &[("approov-token", b"bad")];
+    for path in ["/bound", "/unbound"] {
+        send(app.clone(), request(path, bad))
+            .await
+            .assert_rejected(Kind::MalformedToken);
+    }
+    // One switch, set through the original layer's handle, moves both per-route layers.
     handle.set(Mode::Monitor);
     assert_eq!(bound.mode_handle().get(), Mode::Monitor);
     assert_eq!(unbound.mode_handle().get(), Mode::Monitor);
-    let out = send(
-        routes().layer(bound),
-        request("/optional", &[("approov-token", b"bad")]),
-    )
-    .await;
-    assert_eq!(
-        (out.status, out.body.as_str()),
-        (StatusCode::OK, "no claims")
-    );
+    for path in ["/bound", "/unbound"] {
+        let out = send(app.clone(), request(path, bad)).await;
+        assert_eq!(
+            (out.status, out.kind, out.body.as_str()),
+            (StatusCode::OK, None, "claims=false reason=malformed_token"),
+            "{path}"
+        );
+    }
 }
 
 #[test]

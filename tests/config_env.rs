@@ -387,19 +387,29 @@ async fn approov_token_binding_header_turns_the_pay_check_on() {
 
 #[tokio::test]
 async fn approov_token_binding_header_takes_a_comma_separated_list_in_order() {
-    let layer = layer_with(&[("APPROOV_TOKEN_BINDING_HEADER", " X-A , X-B ")]);
-    let pay = tower_approov::pay_claim_for([b"a".as_slice(), b"b".as_slice()]);
+    // Listed against the alphabet and sent in yet another order: only the list's order may
+    // decide what is hashed.
+    let vars = [("APPROOV_TOKEN_BINDING_HEADER", " X-Zeta , X-Alpha ")];
+    let pay = tower_approov::pay_claim_for([b"z".as_slice(), b"a".as_slice()]);
     let token = mint(&claims_with(json!({ "pay": pay })));
+    let headers: &[(&str, &[u8])] = &[
+        ("x-alpha", b"a"),
+        ("approov-token", token.as_bytes()),
+        ("x-zeta", b"z"),
+    ];
+    get_root(layer_with(&vars), headers).await.assert_accepted();
+    let reversed = tower_approov::pay_claim_for([b"a".as_slice(), b"z".as_slice()]);
+    let token = mint(&claims_with(json!({ "pay": reversed })));
     get_root(
-        layer,
+        layer_with(&vars),
         &[
+            ("x-alpha", b"a"),
             ("approov-token", token.as_bytes()),
-            ("x-a", b"a"),
-            ("x-b", b"b"),
+            ("x-zeta", b"z"),
         ],
     )
     .await
-    .assert_accepted();
+    .assert_rejected(Kind::PayClaimMismatch);
 }
 
 #[test]

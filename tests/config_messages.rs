@@ -22,6 +22,8 @@ fn message(vars: &[(&str, &str)]) -> String {
 
 const SECRET: (&str, &str) = ("APPROOV_BASE64_SECRET", "c2VjcmV0LWJ5dGVz");
 
+// Without a crypto backend the build refuses first for that (see the last test).
+#[cfg(any(feature = "aws_lc_rs", feature = "rust_crypto"))]
 #[test]
 fn no_key_source_says_which_variable_to_set_and_where_the_secret_comes_from() {
     assert_eq!(
@@ -103,22 +105,41 @@ fn a_private_key_given_as_the_public_key_says_which_key_to_give() {
     );
 }
 
+#[cfg(feature = "jwks-url")]
 #[test]
 fn a_jwks_url_error_names_the_variable_and_the_reason() {
-    let error = ConfigError::Jwks {
-        variable: "APPROOV_JWKS_URL",
-        reason: "the URL must use https",
-    };
+    let error =
+        from_vars(&[("APPROOV_JWKS_URL", "http://keys.example.com/jwks.json")]).unwrap_err();
+    assert!(matches!(error, ConfigError::Jwks { .. }), "{error:?}");
     assert_eq!(
         error.to_string(),
-        "APPROOV_JWKS_URL cannot be used: the URL must use https"
+        "APPROOV_JWKS_URL cannot be used: plain http is only accepted for loopback hosts \
+         (localhost, 127.0.0.1, [::1]): use https, or allow http explicitly with \
+         `with_jwks_allow_http(true)`"
     );
 }
 
+#[cfg(not(feature = "jwks-url"))]
+#[test]
+fn a_jwks_url_in_a_build_without_the_feature_names_the_variable_and_the_feature() {
+    let error =
+        from_vars(&[("APPROOV_JWKS_URL", "https://keys.example.com/jwks.json")]).unwrap_err();
+    assert!(matches!(error, ConfigError::Jwks { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "APPROOV_JWKS_URL cannot be used: this build of tower-approov lacks the `jwks-url` feature"
+    );
+}
+
+/// Only a build with neither backend can produce this error:
+/// `cargo test --no-default-features --test config_messages`.
+#[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
 #[test]
 fn no_crypto_provider_names_the_features_to_enable() {
+    let error = from_vars(&[SECRET]).unwrap_err();
+    assert!(matches!(error, ConfigError::NoCryptoProvider), "{error:?}");
     assert_eq!(
-        ConfigError::NoCryptoProvider.to_string(),
+        error.to_string(),
         "no crypto provider: enable the `aws_lc_rs` (default) or `rust_crypto` feature of \
          tower-approov"
     );

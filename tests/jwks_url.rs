@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -48,7 +48,13 @@ impl Answer {
 struct Shared {
     answer: Arc<Mutex<Answer>>,
     hits: Arc<AtomicUsize>,
+    /// When each hit arrived, in order.
+    hit_times: Arc<Mutex<Vec<Instant>>>,
 }
+
+/// How long a liveness wait may take before the test gives up: it only keeps a broken build
+/// from hanging, and never decides a pass.
+const LIVENESS: Duration = Duration::from_secs(20);
 
 /// A JWKS server on 127.0.0.1, on its own thread and runtime, so that it answers whatever the
 /// test's own runtime (or lack of one) is doing. Dropping it (or `stop`) takes it down.
@@ -60,6 +66,7 @@ struct JwksServer {
 }
 
 async fn serve_jwks(State(shared): State<Shared>) -> Response {
+    shared.hit_times.lock().unwrap().push(Instant::now());
     shared.hits.fetch_add(1, Ordering::SeqCst);
     let answer = shared.answer.lock().unwrap().clone();
     if !answer.delay.is_zero() {
@@ -78,6 +85,7 @@ impl JwksServer {
         let shared = Shared {
             answer: Arc::new(Mutex::new(answer)),
             hits: Arc::new(AtomicUsize::new(0)),
+            hit_times: Arc::new(Mutex::new(Vec::new())),
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -123,13 +131,41 @@ impl JwksServer {
     /// Waits until the server has been hit at least `n` times (a liveness wait, not a timing
     /// assertion: the deadline only keeps a broken build from hanging).
     async fn wait_for_hits(&self, n: usize) {
-        for _ in 0..2000 {
+        let deadline = Instant::now() + LIVENESS;
+        while Instant::now() < deadline {
             if self.hits() >= n {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the JWKS server saw {} hits, expected {n}", self.hits());
+    }
+
+    /// The time between each hit and the next.
+    fn gaps(&self) -> Vec<Duration> {
+        let times = self.shared.hit_times.lock().unwrap();
+        times.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    /// Stops the server and leaves in its place, on the same address, a listener that accepts
+    /// each connection and closes it at once without an answer: every fetch fails, and the
+    /// returned counter shows how many were tried.
+    async fn go_down(&mut self) -> Arc<AtomicUsize> {
+        self.stop();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        // The old server's closed connections may linger in TIME_WAIT on this port.
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(self.addr).unwrap();
+        let listener = socket.listen(64).unwrap();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = attempts.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        attempts
     }
 
     fn stop(&mut self) {
@@ -193,7 +229,8 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// Keeps sending `token` until it is accepted (a liveness wait bounded by a deadline).
 async fn eventually_ok(app: &axum::Router, token: &str) {
     let mut last = None;
-    for _ in 0..500 {
+    let deadline = Instant::now() + LIVENESS;
+    while Instant::now() < deadline {
         let answer = send(app, token).await;
         if answer == OK {
             return;
@@ -276,12 +313,24 @@ async fn periodic_refresh_picks_up_a_new_kid() {
 #[tokio::test(flavor = "multi_thread")]
 async fn old_keys_keep_working_when_the_server_goes_down() {
     let mut server = JwksServer::start(Answer::jwks(jwks_a()));
-    let app = app(remote(&server, FAST, FAST).build().unwrap());
+    // No token cache: each acceptance below is a verification with the key in force.
+    let app = app(remote(&server, FAST, FAST)
+        .with_token_cache_size(0)
+        .build()
+        .unwrap());
     server.wait_for_hits(2).await;
-    server.stop();
-    // Several refresh intervals with every fetch refused.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let attempts = server.go_down().await;
+    // Three refreshes were tried against the dead server and failed.
+    let deadline = Instant::now() + LIVENESS;
+    while attempts.load(Ordering::SeqCst) < 3 {
+        assert!(Instant::now() < deadline, "no refresh was attempted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(send(&app, &token_a()).await, OK);
+    assert_eq!(
+        send(&app, &token_b()).await,
+        rejected(ApproovErrorKind::UnknownKeyId)
+    );
 }
 
 /// Serves `bad` after the first good answer, waits until it was processed, and checks that
@@ -460,12 +509,31 @@ async fn a_secret_keeps_working_while_the_jwks_was_never_fetched() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cache_control_max_age_shortens_the_refresh_interval() {
     let mut answer = Answer::jwks(jwks_a());
+    answer.cache_control = Some("public, max-age=1");
+    let server = JwksServer::start(answer);
+    // Without max-age the next fetch would be in an hour, and the minimum is 20 ms: hits 2
+    // and 3 at all show the hour was shortened, and a second between them shows it was
+    // shortened to max-age (neither to the minimum nor to a tight loop). A lower bound only,
+    // which a slow machine can only make truer.
+    let _config = remote(&server, HOUR, FAST).build().unwrap();
+    server.wait_for_hits(3).await;
+    let gaps = server.gaps();
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_secs(1)),
+        "{gaps:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_max_age_of_zero_is_raised_to_the_minimum_refresh_interval() {
+    let mut answer = Answer::jwks(jwks_a());
     answer.cache_control = Some("public, max-age=0");
     let server = JwksServer::start(answer);
-    // Without max-age the next fetch would be in an hour; max-age=0 is raised to the 20 ms
-    // minimum instead.
-    let _config = remote(&server, HOUR, FAST).build().unwrap();
+    let min = Duration::from_millis(200);
+    let _config = remote(&server, HOUR, min).build().unwrap();
     server.wait_for_hits(4).await;
+    let gaps = server.gaps();
+    assert!(gaps.iter().all(|g| *g >= min), "{gaps:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -527,7 +595,8 @@ fn the_refresher_works_without_a_tokio_runtime() {
     let mut headers = HeaderMap::new();
     headers.insert("approov-token", token_b().parse().unwrap());
     let mut accepted = false;
-    for _ in 0..500 {
+    let deadline = Instant::now() + LIVENESS;
+    while Instant::now() < deadline {
         if service.check(&headers).is_ok() {
             accepted = true;
             break;

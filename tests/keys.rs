@@ -340,15 +340,28 @@ fn two_secrets_without_kid_are_a_config_error_naming_kid() {
     assert!(error.to_string().contains("kid:secret"), "{error}");
 }
 
-#[test]
-fn a_kid_less_secret_and_a_kid_less_public_key_live_together() {
+#[tokio::test]
+async fn a_kid_less_secret_and_a_kid_less_public_key_live_together() {
+    let secret = b"first-secret-first-secret-first!";
+    let rsa = key_for(Algorithm::RS256);
     let config = builder()
-        .with_secret(b"first-secret-first-secret-first!", None)
+        .with_secret(secret, None)
         .unwrap()
-        .with_public_key_pem(key_for(Algorithm::RS256).public_pem.as_bytes(), None)
+        .with_public_key_pem(rsa.public_pem.as_bytes(), None)
         .unwrap()
         .build();
-    assert!(config.is_ok(), "{:?}", config.err());
+    let app = app(config.unwrap());
+    // Each verifies its own tokens; neither stands in for the other.
+    assert_eq!(send(&app, &hs256_token(secret, None)).await, OK);
+    assert_eq!(send(&app, &token(Algorithm::RS256, rsa, None)).await, OK);
+    assert_eq!(
+        send(
+            &app,
+            &hs256_token(b"other-secret-other-secret-other!", None)
+        )
+        .await,
+        rejected(ApproovErrorKind::InvalidSignature)
+    );
 }
 
 // --- migration and rotation -----------------------------------------------------------------

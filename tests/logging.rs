@@ -82,8 +82,15 @@ async fn in_monitor_mode_a_failure_is_logged_at_warn_with_its_reason_code() {
 async fn an_accepted_token_leaves_no_trace_of_itself_in_the_logs() {
     let (logs, _guard) = capture();
     let token = valid_token();
-    get_with_token(layer(), &token).await.assert_accepted();
+    // The production example's request tracing around the layer: it logs each request, so the
+    // capture is shown to have been listening while this one went through.
+    let app = app(layer()).layer(tower_http::trace::TraceLayer::new_for_http());
+    send(app, request("/", &[("approov-token", token.as_bytes())]))
+        .await
+        .assert_accepted();
     let text = logs.text();
+    assert!(text.contains("finished processing request"), "{text}");
+    assert!(text.contains("status=200"), "{text}");
     for part in token.split('.') {
         assert!(!text.contains(part), "{text}");
     }

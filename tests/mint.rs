@@ -47,16 +47,25 @@ fn config(secret: &str) -> ApproovConfig {
 #[test]
 fn the_minted_token_passes_the_layer_with_the_same_secret() {
     let secret = secret_text();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    let before = now();
     let token = example::mint(&args(&["--secret", &secret, "--did", "cli-device"])).unwrap();
+    let after = now();
 
     let claims = check(config(&secret), &token, None).unwrap();
 
     assert_eq!(claims.did(), Some("cli-device"));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    assert!(claims.exp() <= now + 300.0, "the default lifetime is 300 s");
+    // `exp` is 300 s after the moment of minting, which lies between `before` and `after`.
+    assert!(
+        (before + 300.0..=after + 300.0).contains(&claims.exp()),
+        "the default lifetime is 300 s: exp {} minted between {before} and {after}",
+        claims.exp()
+    );
 }
 
 #[test]

@@ -7,16 +7,61 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
+use axum::response::Response;
 use axum::routing::get;
+use http::{HeaderMap, HeaderValue, StatusCode};
 use security_support::{SECRET, client, get as send, is_rejection, mint, serve, valid_claims};
-use tower_approov::{ApproovClaims, ApproovConfig, ApproovLayer, Mode};
+use tower_approov::{
+    ApproovClaims, ApproovConfig, ApproovError, ApproovErrorKind, ApproovLayer, Mode,
+};
 
-async fn handler(claims: Option<ApproovClaims>) -> &'static str {
-    if claims.is_some() {
-        "verified"
-    } else {
-        "monitored"
+/// `verified` with claims; without, `monitored ` and the reason the request carries.
+async fn handler(req: http::Request<Body>) -> String {
+    if req.extensions().get::<ApproovClaims>().is_some() {
+        return "verified".to_owned();
     }
+    let reason = req
+        .extensions()
+        .get::<ApproovError>()
+        .map_or("-", |e| e.kind().reason_code());
+    format!("monitored {reason}")
+}
+
+/// The header the test server copies a rejection's reason into (the extensions do not cross
+/// the wire). Test instrumentation: a real API never tells the client why.
+const REASON: &str = "x-test-approov-reason";
+
+/// The routes behind `layer`, with each rejection's reason copied into [`REASON`].
+fn app(layer: ApproovLayer) -> Router {
+    Router::new()
+        .route("/", get(handler))
+        .layer(layer)
+        .layer(axum::middleware::map_response(
+            |mut res: Response| async move {
+                if let Some(kind) = res.extensions().get::<ApproovError>().map(|e| e.kind()) {
+                    res.headers_mut()
+                        .insert(REASON, HeaderValue::from_static(kind.reason_code()));
+                }
+                res
+            },
+        ))
+}
+
+/// The layer's default rejection (401, JSON, `{}`) for `kind`.
+fn is_rejection_for(
+    kind: ApproovErrorKind,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> bool {
+    is_rejection(status, headers, body)
+        && headers.get(REASON).map(HeaderValue::as_bytes) == Some(kind.reason_code().as_bytes())
+}
+
+/// A monitored answer for `kind`: the handler ran, without claims, knowing the reason.
+fn is_monitored_for(kind: ApproovErrorKind, status: StatusCode, body: &[u8]) -> bool {
+    status == StatusCode::OK && body == format!("monitored {}", kind.reason_code()).as_bytes()
 }
 
 /// The mode in force while the version counter holds the even value `v`: the flipper starts in
@@ -34,6 +79,9 @@ fn mode_at(v: u64) -> Mode {
 /// saw the same even version before and after it ran had exactly one mode in force, and its
 /// answer must be that mode's: an invalid token gets `401 {}` in enforce and reaches the
 /// handler without claims in monitor. Valid tokens get through with claims in both modes.
+/// Why the invalid token of the concurrent test fails.
+const INVALID: ApproovErrorKind = ApproovErrorKind::InvalidSignature;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mode_flips_under_concurrent_requests_answer_with_a_mode_in_force() {
     let config = ApproovConfig::builder()
@@ -43,7 +91,7 @@ async fn mode_flips_under_concurrent_requests_answer_with_a_mode_in_force() {
         .unwrap();
     let layer = ApproovLayer::new(config);
     let handle = layer.mode_handle();
-    let addr = serve(Router::new().route("/", get(handler)).layer(layer)).await;
+    let addr = serve(app(layer)).await;
 
     let version = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -62,6 +110,7 @@ async fn mode_flips_under_concurrent_requests_answer_with_a_mode_in_force() {
     };
 
     let valid = mint(&valid_claims());
+    // A signature segment one character longer: it no longer verifies.
     let invalid = format!("{valid}x");
     let mut tasks = Vec::new();
     for t in 0..8u64 {
@@ -77,8 +126,8 @@ async fn mode_flips_under_concurrent_requests_answer_with_a_mode_in_force() {
                 let (status, headers, body) =
                     send(&client, addr, &[("approov-token", token.as_bytes())]).await;
                 let after = version.load(SeqCst);
-                let rejected = is_rejection(status, &headers, &body);
-                let monitored = status == 200 && &body[..] == b"monitored";
+                let rejected = is_rejection_for(INVALID, status, &headers, &body);
+                let monitored = is_monitored_for(INVALID, status, &body);
                 let verified = status == 200 && &body[..] == b"verified";
                 if good {
                     assert!(verified, "a valid token was not let through with claims");
@@ -134,17 +183,24 @@ async fn a_cloned_mode_handle_switches_the_running_layer() {
         .unwrap();
     let layer = ApproovLayer::new(config);
     let handle = layer.mode_handle().clone();
-    let addr = serve(Router::new().route("/", get(handler)).layer(layer)).await;
+    let addr = serve(app(layer)).await;
     let client = client();
     let bad: &[(&str, &[u8])] = &[("approov-token", b"not.a.token")];
+    const WHY: ApproovErrorKind = ApproovErrorKind::MalformedToken;
 
     let (status, headers, body) = send(&client, addr, bad).await;
-    assert!(is_rejection(status, &headers, &body));
+    assert!(
+        is_rejection_for(WHY, status, &headers, &body),
+        "{status} {headers:?} {body:?}"
+    );
     handle.set(Mode::Monitor);
     assert_eq!(handle.get(), Mode::Monitor);
     let (status, _, body) = send(&client, addr, bad).await;
-    assert_eq!((status.as_u16(), &body[..]), (200, &b"monitored"[..]));
+    assert!(is_monitored_for(WHY, status, &body), "{status} {body:?}");
     handle.set(Mode::Enforce);
     let (status, headers, body) = send(&client, addr, bad).await;
-    assert!(is_rejection(status, &headers, &body));
+    assert!(
+        is_rejection_for(WHY, status, &headers, &body),
+        "{status} {headers:?} {body:?}"
+    );
 }

@@ -116,3 +116,33 @@ async fn the_ready_route_answers_200_without_a_token_when_the_keys_are_static() 
     assert_eq!(loopback::reason(&response), None, "the check never ran");
     assert_eq!(&response.body()[..], b"ready");
 }
+
+#[tokio::test]
+async fn the_protected_route_answers_200_with_the_device_id_for_a_valid_token() {
+    let secret = loopback::secret();
+    let addr = start(&secret).await;
+    // Minted with jsonwebtoken, not the crate; `start` built a configuration, which installs
+    // the crypto provider jsonwebtoken needs to sign.
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 600.5;
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &serde_json::json!({ "exp": exp, "did": "production-device" }),
+        &jsonwebtoken::EncodingKey::from_secret(&secret).unwrap(),
+    )
+    .unwrap();
+
+    let response = loopback::send(loopback::get(
+        &format!("http://{addr}/api/hello"),
+        Some(&token),
+    ))
+    .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(loopback::reason(&response), None);
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["did"], "production-device");
+}

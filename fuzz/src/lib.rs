@@ -86,6 +86,8 @@ pub struct Seed {
     pub headers: Vec<(&'static str, String)>,
     /// The configurations that accept this token with these headers.
     pub valid_in: &'static [usize],
+    /// The algorithm its signature is made with (the fuzz key of that algorithm verifies it).
+    pub alg: Algorithm,
 }
 
 fn hs(claims: &Value, kid: Option<&str>) -> String {
@@ -108,7 +110,8 @@ fn raw(header: &Value, claims: &Value, sig: &str) -> String {
 }
 
 /// Every seed token. The valid ones are minted deterministically (HS256), except the ES256 one
-/// whose signature is randomised; the oracle compares signed messages, not signatures.
+/// whose signature is randomised; the oracle compares signed messages, and verifies the
+/// accepted token's own signature over the message with the fuzz key.
 pub fn seeds() -> &'static [Seed] {
     static SEEDS: OnceLock<Vec<Seed>> = OnceLock::new();
     SEEDS.get_or_init(|| {
@@ -137,6 +140,7 @@ pub fn seeds() -> &'static [Seed] {
             token,
             headers: Vec::new(),
             valid_in,
+            alg: Algorithm::HS256,
         };
         vec![
             s("valid", valid.clone(), &[0, 1, 4]),
@@ -160,6 +164,7 @@ pub fn seeds() -> &'static [Seed] {
                 token: hs(&with(json!({"pay": pay1})), None),
                 headers: vec![("authorization", BOUND_AUTH.into())],
                 valid_in: &[0, 1, 2],
+                alg: Algorithm::HS256,
             },
             Seed {
                 name: "pay_two_headers",
@@ -169,8 +174,12 @@ pub fn seeds() -> &'static [Seed] {
                     ("x-user", BOUND_USER.into()),
                 ],
                 valid_in: &[0, 1, 4],
+                alg: Algorithm::HS256,
             },
-            s("es256", es, &[3]),
+            Seed {
+                alg: Algorithm::ES256,
+                ..s("es256", es, &[3])
+            },
             s("prefixed", format!("Bearer {valid}"), &[1]),
             s(
                 "expired",
@@ -269,11 +278,53 @@ fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
     }
 }
 
+/// The fuzz ES256 public key as the uncompressed P-256 point `04 || x || y`: the last 65 bytes
+/// of its SubjectPublicKeyInfo DER.
+fn es256_public_point() -> &'static [u8] {
+    static POINT: OnceLock<Vec<u8>> = OnceLock::new();
+    POINT.get_or_init(|| {
+        let text: String = std::str::from_utf8(ES256_PUBLIC_PEM)
+            .expect("pem")
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .expect("pem base64");
+        assert_eq!(der.len(), 91, "a P-256 SubjectPublicKeyInfo");
+        der[der.len() - 65..].to_vec()
+    })
+}
+
+/// Whether `signature` (the token's third segment) is a valid `alg` signature of `message`
+/// under the fuzz keys, checked here with `aws-lc-rs` directly: none of the crate's code, and
+/// not `jsonwebtoken`'s JWS code that the crate builds on, takes part.
+pub fn signature_verifies(alg: Algorithm, message: &[u8], signature: &str) -> bool {
+    use aws_lc_rs::{hmac, signature as ecdsa};
+    let Ok(signature) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    match alg {
+        Algorithm::HS256 => {
+            let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET);
+            hmac::verify(&key, message, &signature).is_ok()
+        }
+        Algorithm::ES256 => {
+            ecdsa::UnparsedPublicKey::new(&ecdsa::ECDSA_P256_SHA256_FIXED, es256_public_point())
+                .verify(message, &signature)
+                .is_ok()
+        }
+        other => panic!("no fuzz key for {other:?}"),
+    }
+}
+
 /// The oracle: panics if `config` accepted a request that no valid seed stands for.
 ///
 /// An accepted request must carry exactly one token header, whose token (prefix stripped in
-/// config 1) signs the same message as a seed valid in this configuration; with binding on, the
-/// bound headers must hash as the seed's did.
+/// config 1) signs the same message as a seed valid in this configuration, and whose signature
+/// segment verifies over that message with the fuzz key of the seed's algorithm (HMAC-SHA256
+/// with [`SECRET`], ES256 with [`ES256_PUBLIC_PEM`]), checked by [`signature_verifies`]; with
+/// binding on, the bound headers must hash as the seed's did.
 pub fn assert_acceptable(config: usize, headers: &HeaderMap) {
     let value =
         single(headers, "approov-token").expect("accepted without exactly one token header");
@@ -291,6 +342,13 @@ pub fn assert_acceptable(config: usize, headers: &HeaderMap) {
         .filter(|s| s.valid_in.contains(&config))
         .find(|s| s.token.rsplit_once('.').is_some_and(|(m, _)| m == message))
         .unwrap_or_else(|| panic!("config {config} accepted an unknown message {message:?}"));
+    let (_, signature) = token.rsplit_once('.').expect("checked above");
+    assert!(
+        signature_verifies(seed.alg, message.as_bytes(), signature),
+        "config {config} accepted seed {}'s message with a signature that does not verify: \
+         {signature:?}",
+        seed.name
+    );
     match config {
         2 => assert_eq!(
             single(headers, "authorization"),

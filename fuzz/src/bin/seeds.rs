@@ -1,11 +1,63 @@
 //! Writes the seed corpora: `cargo run --release --bin seeds` (from `fuzz/`).
 //!
-//! `corpus/check/`: every seed token under every configuration, with its binding headers.
+//! `corpus/check/`: every seed token under every configuration, with its binding headers. Each
+//! is checked as it is written: accepted exactly where the seed says, and, when accepted, the
+//! oracle refuses the same token with one signature character changed.
 //! `corpus/signature_headers/`: requests signed as Approov's iOS and Android SDKs sign, and
 //! hand-written `Signature-Input`, `Signature` and `Content-Digest` shapes.
 
 use std::fs;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
+
+/// The `check` target's seed `seed` under `config` (fuzz input `input`): the service accepts
+/// it exactly when the seed says so, and the oracle agrees. For an accepted seed, the same
+/// token with one changed signature character is refused by the service, and the oracle
+/// panics on it: had the service accepted it, the fuzz run would have failed.
+fn self_check(seed: &fuzz_support::Seed, config: usize, input: &[u8]) {
+    let (decoded, headers) = fuzz_support::decode_input(input).expect("seed decodes");
+    assert_eq!(
+        decoded, config,
+        "seed {} reads back its configuration",
+        seed.name
+    );
+    let service = &fuzz_support::services()[config];
+    let accepted = service.check(&headers).is_ok();
+    assert_eq!(
+        accepted,
+        seed.valid_in.contains(&config),
+        "seed {} in config {config}",
+        seed.name
+    );
+    if !accepted {
+        return;
+    }
+    fuzz_support::assert_acceptable(config, &headers);
+    // One character in the middle of the signature segment, 'A' <-> 'B': still base64url.
+    let cut = seed.token.rfind('.').expect("three parts") + 1;
+    let at = cut + (seed.token.len() - cut) / 2;
+    let mut forged = seed.token.clone().into_bytes();
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).expect("ascii");
+    let input = fuzz_support::encode_input(config, &forged, &seed.headers);
+    let (_, headers) = fuzz_support::decode_input(&input).expect("forgery decodes");
+    assert!(
+        service.check(&headers).is_err(),
+        "seed {} in config {config}: a changed signature was accepted",
+        seed.name
+    );
+    let hook = panic::take_hook();
+    panic::set_hook(Box::new(|_| {}));
+    let caught = panic::catch_unwind(AssertUnwindSafe(|| {
+        fuzz_support::assert_acceptable(config, &headers)
+    }));
+    panic::set_hook(hook);
+    assert!(
+        caught.is_err(),
+        "seed {} in config {config}: the oracle let a changed signature through",
+        seed.name
+    );
+}
 
 fn main() -> std::io::Result<()> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
@@ -15,6 +67,7 @@ fn main() -> std::io::Result<()> {
     for seed in fuzz_support::seeds() {
         for config in 0..fuzz_support::CONFIGS {
             let input = fuzz_support::encode_input(config, &seed.token, &seed.headers);
+            self_check(seed, config, &input);
             fs::write(check.join(format!("{}-c{config}", seed.name)), input)?;
             n += 1;
         }

@@ -1,0 +1,187 @@
+//! Accept-or-reject decisions that the mutation run (`cargo mutants`, see TESTING.md) found
+//! untested. Each test goes through the public API only (a real axum `Router`, the service's
+//! `poll_ready`), so that it holds across rewrites of the code behind it.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::routing::post;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt as _;
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::json;
+use tower::{Layer as _, Service, ServiceExt as _};
+use tower_approov::test_util::{InstallationKey, RequestSigner};
+use tower_approov::{
+    ApproovBody, ApproovConfig, ApproovConfigBuilder, ApproovError, ApproovErrorKind, ApproovLayer,
+    MessageSigning, Mode, SigningConfig,
+};
+
+const SECRET: &[u8] = b"security-decisions-test-secret-of-64-bytes-0123456789-abcdefghij";
+const URL: &str = "https://api.example.com/v1/orders";
+
+fn builder() -> ApproovConfigBuilder {
+    ApproovConfig::builder().with_secret(SECRET, None).unwrap()
+}
+
+/// An Approov-shaped token whose `ipk` is `key`'s, minted by `jsonwebtoken`.
+fn token(key: &InstallationKey) -> String {
+    // Building a configuration installs the crypto provider that `encode` needs.
+    builder().build().unwrap();
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 600.5;
+    jsonwebtoken::encode(
+        &Header::default(),
+        &json!({ "exp": exp, "did": "device-1", "ipk": key.ipk().unwrap() }),
+        &EncodingKey::from_secret(SECRET).unwrap(),
+    )
+    .unwrap()
+}
+
+/// `POST /v1/orders` answers with the body it received and counts its calls.
+fn app(config: ApproovConfig, calls: Arc<AtomicUsize>) -> Router {
+    Router::new()
+        .route(
+            "/v1/orders",
+            post(move |body: Bytes| async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                body
+            }),
+        )
+        .layer(ApproovLayer::new(config))
+}
+
+fn kind(response: &Response<Body>) -> Option<ApproovErrorKind> {
+    response
+        .extensions()
+        .get::<ApproovError>()
+        .map(ApproovError::kind)
+}
+
+async fn assert_rejected(response: Response<Body>, expected: ApproovErrorKind) {
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(kind(&response), Some(expected));
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"{}");
+}
+
+/// A body of `left` copies of `chunk`, of unknown length (no `Content-Length`), so that the
+/// layer has to read it to check its digest.
+struct Chunks {
+    chunk: Bytes,
+    left: usize,
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        self.left -= 1;
+        Poll::Ready(Some(Ok(http_body::Frame::data(self.chunk.clone()))))
+    }
+}
+
+#[tokio::test]
+async fn in_monitor_mode_a_streamed_signed_body_over_the_limit_is_still_rejected() {
+    // Monitor mode lets failed requests through, but only whole ones: a body over the limit
+    // was only partly read, so the handler would get a body that is not the client's.
+    let key = InstallationKey::generate().unwrap();
+    let chunk = "y".repeat(32);
+    let mut request = Request::post(URL)
+        .header("approov-token", token(&key))
+        .header("content-type", "text/plain")
+        .body(chunk.repeat(8))
+        .unwrap();
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let config = builder()
+        .with_mode(Mode::Monitor)
+        .with_signing_config(SigningConfig::new(MessageSigning::Verify).with_max_body_bytes(64))
+        .build()
+        .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (parts, _) = request.into_parts();
+    let body = Body::new(Chunks {
+        chunk: Bytes::from(chunk),
+        left: 8,
+    });
+    let response = app(config, calls.clone())
+        .oneshot(Request::from_parts(parts, body))
+        .await
+        .unwrap();
+    assert_rejected(response, ApproovErrorKind::BodyTooLarge).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the handler never ran");
+}
+
+#[tokio::test]
+async fn in_verify_mode_a_signature_input_without_a_signature_is_rejected_not_taken_as_unsigned() {
+    // Verify mode lets unsigned requests through; one that carries half a signature is not
+    // unsigned, and is checked (and refused) as a signature.
+    let key = InstallationKey::generate().unwrap();
+    let mut request = Request::post(URL)
+        .header("approov-token", token(&key))
+        .header("content-type", "application/json")
+        .body(r#"{"order":1}"#.to_owned())
+        .unwrap();
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    let mut only_input = request.clone();
+    only_input.headers_mut().remove("signature");
+    let mut only_signature = request;
+    only_signature.headers_mut().remove("signature-input");
+    let config = builder()
+        .with_message_signing(MessageSigning::Verify)
+        .build()
+        .unwrap();
+    for half in [only_input, only_signature] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let response = app(config.clone(), calls.clone())
+            .oneshot(half.map(Body::from))
+            .await
+            .unwrap();
+        assert_rejected(response, ApproovErrorKind::SignatureLabelMissing).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+}
+
+/// An inner service that is not ready: `poll_ready` fails.
+#[derive(Clone)]
+struct NotReady;
+
+impl Service<Request<ApproovBody<Body>>> for NotReady {
+    type Response = Response<Body>;
+    type Error = &'static str;
+    type Future = std::future::Ready<Result<Response<Body>, &'static str>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Err("inner service unavailable"))
+    }
+
+    fn call(&mut self, _: Request<ApproovBody<Body>>) -> Self::Future {
+        std::future::ready(Ok(Response::new(Body::empty())))
+    }
+}
+
+#[tokio::test]
+async fn the_service_is_ready_only_when_its_inner_service_is() {
+    // Tower's back-pressure: a layer that claimed readiness for an inner service that is not
+    // ready would let requests through to a service that must not be called.
+    let mut service = ApproovLayer::new(builder().build().unwrap()).layer(NotReady);
+    let ready =
+        std::future::poll_fn(|cx| <_ as Service<Request<Body>>>::poll_ready(&mut service, cx))
+            .await;
+    assert_eq!(ready, Err("inner service unavailable"));
+}
