@@ -205,7 +205,7 @@ pub(crate) fn apply_env(
         config.public_origin = Some(Origin::parse(&v, "APPROOV_PUBLIC_ORIGIN")?);
     }
     if let Some(v) = var("APPROOV_TRUST_FORWARDED_HEADERS")? {
-        config.trust_forwarded = crate::config::parse_bool(&v, "APPROOV_TRUST_FORWARDED_HEADERS")?;
+        config.trust_forwarded = crate::parse::parse_bool(&v, "APPROOV_TRUST_FORWARDED_HEADERS")?;
     }
     let seconds = |v: &str, variable: &'static str| {
         v.trim()
