@@ -73,7 +73,9 @@ impl fmt::Debug for ApproovConfigBuilder {
     }
 }
 
-const BUILDER: &str = "ApproovConfigBuilder";
+/// The setting named by errors about the JWKS URL given to the builder.
+#[cfg(feature = "jwks-url")]
+const JWKS_URL: &str = "ApproovConfigBuilder::with_jwks_url";
 
 impl ApproovConfigBuilder {
     /// Adds the account's HS256 secret, as printed by `approov secret -get base64`.
@@ -82,8 +84,9 @@ impl ApproovConfigBuilder {
     ///
     /// [`ConfigError::Empty`] or [`ConfigError::Invalid`] if the text is not standard base64.
     pub fn with_base64_secret(self, secret: &str) -> Result<Self, ConfigError> {
-        let secret = Secret::from_base64(secret, BUILDER)?;
-        self.with_key(secret.into_key(None, BUILDER)?)
+        const SETTING: &str = "ApproovConfigBuilder::with_base64_secret";
+        let secret = Secret::from_base64(secret, SETTING)?;
+        self.with_key(secret.into_key(None, SETTING)?)
     }
 
     /// Adds an HS256 secret as printed by `approov secret -get base64url` (padded or not).
@@ -92,8 +95,9 @@ impl ApproovConfigBuilder {
     ///
     /// [`ConfigError::Empty`] or [`ConfigError::Invalid`] if the text is not base64url.
     pub fn with_base64url_secret(self, secret: &str) -> Result<Self, ConfigError> {
-        let secret = Secret::from_base64url(secret, BUILDER)?;
-        self.with_key(secret.into_key(None, BUILDER)?)
+        const SETTING: &str = "ApproovConfigBuilder::with_base64url_secret";
+        let secret = Secret::from_base64url(secret, SETTING)?;
+        self.with_key(secret.into_key(None, SETTING)?)
     }
 
     /// Adds an HS256 secret given as raw bytes, optionally under a key id (`kid`), e.g. to
@@ -103,8 +107,9 @@ impl ApproovConfigBuilder {
     ///
     /// [`ConfigError::Empty`] for an empty secret.
     pub fn with_secret(self, secret: &[u8], kid: Option<&str>) -> Result<Self, ConfigError> {
-        let secret = Secret::from_bytes(secret, BUILDER)?;
-        self.with_key(secret.into_key(kid.map(str::to_owned), BUILDER)?)
+        const SETTING: &str = "ApproovConfigBuilder::with_secret";
+        let secret = Secret::from_bytes(secret, SETTING)?;
+        self.with_key(secret.into_key(kid.map(str::to_owned), SETTING)?)
     }
 
     /// Adds a public key in PEM form (RSA 2048 to 4096 bits, EC P-256 or P-384, Ed25519), as
@@ -114,7 +119,8 @@ impl ApproovConfigBuilder {
     ///
     /// [`ConfigError::Key`] if the PEM is not a supported public key.
     pub fn with_public_key_pem(self, pem: &[u8], kid: Option<&str>) -> Result<Self, ConfigError> {
-        let key = crate::keys::key_from_pem(pem, kid.map(str::to_owned), BUILDER)?;
+        const SETTING: &str = "ApproovConfigBuilder::with_public_key_pem";
+        let key = crate::keys::key_from_pem(pem, kid.map(str::to_owned), SETTING)?;
         self.with_key(key)
     }
 
@@ -125,8 +131,9 @@ impl ApproovConfigBuilder {
     ///
     /// [`ConfigError::Key`] if the document is not a JWKS or holds no usable key.
     pub fn with_jwks(mut self, json: &[u8]) -> Result<Self, ConfigError> {
+        const SETTING: &str = "ApproovConfigBuilder::with_jwks";
         self.keys
-            .extend(crate::keys::keys_from_jwks(json, true, BUILDER)?);
+            .extend(crate::keys::keys_from_jwks(json, true, SETTING)?);
         Ok(self)
     }
 
@@ -151,7 +158,7 @@ impl ApproovConfigBuilder {
     #[cfg(feature = "jwks-url")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
     pub fn with_jwks_url(mut self, url: &str) -> Self {
-        let options = crate::keys::remote::RemoteOptions::new(url, BUILDER);
+        let options = crate::keys::remote::RemoteOptions::new(url, JWKS_URL);
         self.jwks_url = Some(match self.jwks_url.take() {
             Some(old) => crate::keys::remote::RemoteOptions {
                 url: options.url,
@@ -165,7 +172,7 @@ impl ApproovConfigBuilder {
     #[cfg(feature = "jwks-url")]
     pub(super) fn jwks_options(&mut self) -> &mut crate::keys::remote::RemoteOptions {
         self.jwks_url
-            .get_or_insert_with(|| crate::keys::remote::RemoteOptions::new("", BUILDER))
+            .get_or_insert_with(|| crate::keys::remote::RemoteOptions::new("", JWKS_URL))
     }
 
     /// How often the JWKS URL is fetched again when the response has no `Cache-Control:
@@ -253,7 +260,7 @@ impl ApproovConfigBuilder {
     ///
     /// [`ConfigError::Invalid`] if `name` is not a valid header name.
     pub fn with_token_header(mut self, name: &str) -> Result<Self, ConfigError> {
-        self.token_header = parse_header_name(name, BUILDER)?;
+        self.token_header = parse_header_name(name, "ApproovConfigBuilder::with_token_header")?;
         Ok(self)
     }
 
@@ -379,7 +386,19 @@ impl ApproovConfigBuilder {
     ///
     /// [`ConfigError::Invalid`] unless `origin` is `http(s)://host[:port]`.
     pub fn with_public_origin(mut self, origin: &str) -> Result<Self, ConfigError> {
-        self.signing = self.signing.with_public_origin(origin)?;
+        const SETTING: &str = "ApproovConfigBuilder::with_public_origin";
+        // The check is `SigningConfig`'s; the error names the method the value was given to.
+        self.signing = self
+            .signing
+            .with_public_origin(origin)
+            .map_err(|error| match error {
+                ConfigError::Empty { .. } => ConfigError::Empty { variable: SETTING },
+                ConfigError::Invalid { expected, .. } => ConfigError::Invalid {
+                    variable: SETTING,
+                    expected,
+                },
+                other => other,
+            })?;
         Ok(self)
     }
 
