@@ -28,6 +28,7 @@ mod layer;
 pub mod metrics;
 #[cfg(not(feature = "metrics"))]
 mod metrics;
+mod parse;
 mod response;
 mod service;
 mod signing;

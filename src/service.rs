@@ -12,10 +12,10 @@ use crate::body::ApproovBody;
 use crate::claims::ApproovClaims;
 use crate::config::{ApproovConfig, Mode, Shared};
 use crate::error::{ApproovError, ApproovErrorKind};
-use crate::future::ResponseFuture;
+use crate::future::{AfterRead, ResponseFuture};
 use crate::metrics::Observation;
 use crate::response::{RejectionResponse, RequestHead};
-use crate::signing::{self, DigestCheck, Outcome, RequestView};
+use crate::signing::{BoxError, DigestCheck, Outcome, RequestView};
 use crate::verify;
 
 /// The service made by [`ApproovLayer`](crate::ApproovLayer).
@@ -27,6 +27,15 @@ use crate::verify;
 /// On failure the service answers itself with the rejection response (`401 {}` by default),
 /// which carries the [`ApproovError`] in its extensions. In monitor mode a failed request goes
 /// on too, with the [`ApproovError`] in its extensions instead of claims.
+///
+/// # Bounds
+///
+/// Neither the inner service, its future, the bodies nor the rejection response need be
+/// `Send` or `'static`: a `!Send` service on a current-thread runtime works. Two `Clone`
+/// bounds remain, both for requests whose message signature covers `Content-Digest`: the
+/// inner service that was polled ready moves into the [`ResponseFuture`](crate::ResponseFuture),
+/// which calls it once the body is read and checked (a clone takes its place in the service),
+/// and a clone of the rejection response goes with it, in case the check fails.
 #[derive(Clone)]
 #[must_use]
 pub struct ApproovService<S, R> {
@@ -155,7 +164,7 @@ fn trace_id(headers: &HeaderMap) -> Option<&str> {
 
 /// A failed check: counted, logged, then answered with the rejection response, or, in monitor
 /// mode, let through with the error in the request extensions in place of claims (`None`).
-fn fail<R, ReqBody, ResBody>(
+pub(crate) fn fail<R, ReqBody, ResBody>(
     kind: ApproovErrorKind,
     mode: Mode,
     observation: Observation,
@@ -229,76 +238,46 @@ fn check_request<B: Body>(
 }
 
 impl<S, R> ApproovService<S, R> {
-    /// The one path that awaits: read the body up to the limit, check its digest, then hand
-    /// the inner service the same bytes. The inner service that was polled ready goes into the
-    /// future; a clone takes its place.
-    fn digest_then_call<ReqBody, ResBody>(
+    /// The one path that awaits: the future reads the body up to the limit, checks its
+    /// digest, then hands the inner service the same bytes. The inner service that was polled
+    /// ready goes into the future; a clone takes its place.
+    fn read_then_call<ReqBody>(
         &mut self,
         req: Request<ReqBody>,
         digest: DigestCheck,
         observation: Observation,
-    ) -> ResponseFuture<S::Future, ResBody, S::Error>
+    ) -> ResponseFuture<S, ReqBody, R>
     where
-        S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>
-            + Clone
-            + Send
-            + 'static,
-        S::Future: Send + 'static,
-        S::Error: 'static,
-        R: RejectionResponse<ResBody> + Clone + Send + 'static,
-        ReqBody: Body<Data = Bytes> + Send + 'static,
-        ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-        ResBody: 'static,
+        S: Service<Request<ApproovBody<ReqBody>>> + Clone,
+        R: Clone,
+        ReqBody: Body,
+        ReqBody::Error: Into<BoxError>,
     {
         let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let rejection = self.rejection.clone();
-        let mode = self.config.shared.mode.clone();
-        ResponseFuture::digesting(Box::pin(async move {
-            let (parts, body) = req.into_parts();
-            let (outcome, read) = signing::read_and_check(body, digest).await;
-            let body_read = read.is_some();
-            let mut req = match read {
-                Some((data, trailers)) => {
-                    Request::from_parts(parts, ApproovBody::buffered(data, trailers))
-                }
-                None => Request::from_parts(parts, ApproovBody::buffered(Bytes::new(), None)),
-            };
-            match outcome {
-                Ok(()) => observation.finish(Mode::Enforce, Ok(())),
-                Err(kind) => {
-                    // Monitor mode passes the request on when its body could be read whole. A
-                    // body over the limit was only partly read, and one that failed to arrive
-                    // (the client reset mid-body) is gone: the handler would get an empty or
-                    // truncated body as if it were the request's, so neither goes on.
-                    let mode = if body_read { mode.get() } else { Mode::Enforce };
-                    let failure = fail(kind, mode, observation, &mut req, &rejection);
-                    if let Some(response) = failure {
-                        return Ok(response);
-                    }
-                }
-            }
-            inner.call(req).await
-        }))
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let (parts, body) = req.into_parts();
+        let after = AfterRead {
+            parts,
+            inner,
+            rejection: self.rejection.clone(),
+            digest,
+            mode: self.config.shared.mode.clone(),
+            observation,
+        };
+        ResponseFuture::reading(body, after)
     }
 }
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for ApproovService<S, R>
 where
-    S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: 'static,
-    R: RejectionResponse<ResBody> + Clone + Send + 'static,
-    ReqBody: Body<Data = Bytes> + Send + 'static,
+    S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>> + Clone,
+    R: RejectionResponse<ResBody> + Clone,
+    ReqBody: Body<Data = Bytes>,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    ResBody: 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+    type Future = ResponseFuture<S, ReqBody, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -321,7 +300,7 @@ where
             }
             Ok((claims, Some(digest))) => {
                 req.extensions_mut().insert(claims);
-                self.digest_then_call(req, digest, observation)
+                self.read_then_call(req, digest, observation)
             }
             Err(kind) => {
                 let mut req = req.map(ApproovBody::new);

@@ -159,7 +159,7 @@ fn an_empty_secret_given_to_the_builder_names_the_builder_not_a_variable() {
     let error = ApproovConfig::builder().with_base64_secret("").unwrap_err();
     assert_eq!(
         error.to_string(),
-        "ApproovConfigBuilder was given an empty value: pass a non-empty one"
+        "ApproovConfigBuilder::with_base64_secret was given an empty value: pass a non-empty one"
     );
 }
 
@@ -170,7 +170,8 @@ fn an_invalid_secret_given_to_the_builder_says_what_to_pass() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "ApproovConfigBuilder was given an invalid value: pass standard base64, as printed by \
+        "ApproovConfigBuilder::with_base64_secret was given an invalid value: pass standard \
+         base64, as printed by \
          `approov secret -get base64`"
     );
 }

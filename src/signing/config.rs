@@ -280,7 +280,7 @@ pub(crate) fn apply_env(
     }
     let flag = |name: &'static str, value: &mut bool| -> Result<(), ConfigError> {
         if let Some(v) = var(name)? {
-            *value = crate::config::parse_bool(&v, name)?;
+            *value = crate::parse::parse_bool(&v, name)?;
         }
         Ok(())
     };

@@ -2,14 +2,16 @@
 
 use bytes::Bytes;
 use http::HeaderMap;
-use http_body::Body;
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::{Collected, LengthLimitError};
 use sfv::ListEntry;
 use sha2::{Digest as _, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
 use super::{CONTENT_DIGEST, decode_binary, parse_dictionary};
 use crate::error::ApproovErrorKind;
+
+/// The error of a body read through [`http_body_util::Limited`].
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The digests a covered `Content-Digest` announces, and the most body to read to check them.
 #[derive(Debug)]
@@ -76,34 +78,37 @@ impl DigestCheck {
 /// A body read into memory, with its trailers.
 pub(crate) type ReadBody = (Bytes, Option<HeaderMap>);
 
-/// Reads `body` up to the check's limit and compares it with the digests.
-///
-/// Returns the outcome, and the body when it was read whole (so that monitor mode can still
-/// pass it on after a mismatch). A body over the limit is a
-/// [`BodyTooLarge`](ApproovErrorKind::BodyTooLarge): reading stops at the frame that crosses
-/// the limit. A body that fails to arrive (the client went away) cannot be checked, and is a
-/// [`ContentDigestMismatch`](ApproovErrorKind::ContentDigestMismatch).
-pub(crate) async fn read_and_check<B>(
-    body: B,
-    check: DigestCheck,
-) -> (Result<(), ApproovErrorKind>, Option<ReadBody>)
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let collected = match Limited::new(body, check.limit).collect().await {
-        Ok(collected) => collected,
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return (Err(ApproovErrorKind::BodyTooLarge), None);
-        }
-        Err(_) => return (Err(ApproovErrorKind::ContentDigestMismatch), None),
-    };
-    let trailers = collected.trailers().cloned();
-    let data = collected.to_bytes();
-    let outcome = if check.matches(&data) {
-        Ok(())
-    } else {
-        Err(ApproovErrorKind::ContentDigestMismatch)
-    };
-    (outcome, Some((data, trailers)))
+impl DigestCheck {
+    /// The most body to read: reading stops at the frame that crosses it.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Compares a body read up to [`limit`](Self::limit) with the digests.
+    ///
+    /// Returns the outcome, and the body when it was read whole (so that monitor mode can
+    /// still pass it on after a mismatch). A body over the limit is a
+    /// [`BodyTooLarge`](ApproovErrorKind::BodyTooLarge). A body that fails to arrive (the
+    /// client went away) cannot be checked, and is a
+    /// [`ContentDigestMismatch`](ApproovErrorKind::ContentDigestMismatch).
+    pub(crate) fn check_read(
+        &self,
+        read: Result<Collected<Bytes>, BoxError>,
+    ) -> (Result<(), ApproovErrorKind>, Option<ReadBody>) {
+        let collected = match read {
+            Ok(collected) => collected,
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return (Err(ApproovErrorKind::BodyTooLarge), None);
+            }
+            Err(_) => return (Err(ApproovErrorKind::ContentDigestMismatch), None),
+        };
+        let trailers = collected.trailers().cloned();
+        let data = collected.to_bytes();
+        let outcome = if self.matches(&data) {
+            Ok(())
+        } else {
+            Err(ApproovErrorKind::ContentDigestMismatch)
+        };
+        (outcome, Some((data, trailers)))
+    }
 }

@@ -34,7 +34,7 @@ pub use config::{
     DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,
     ForwardedHeaders, MessageSigning, SigningConfig,
 };
-pub(crate) use digest::{DigestCheck, read_and_check};
+pub(crate) use digest::{BoxError, DigestCheck};
 
 /// The label of Approov's installation signature.
 const LABEL: &str = "install";

@@ -1,0 +1,253 @@
+//! [`ApproovConfigBuilder::from_env`]: the `APPROOV_*` variables, and the `.env` file.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::{ApproovConfigBuilder, MAX_CLOCK_SKEW, Mode};
+use crate::error::ConfigError;
+use crate::keys::Secret;
+use crate::parse::{parse_bool, parse_header_name, parse_list, parse_usize};
+
+impl ApproovConfigBuilder {
+    /// A builder filled from the process environment, after loading a `.env` file if one is
+    /// found (real environment variables win over the file). Adjust it further, then
+    /// [`build`](Self::build).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first variable that is unusable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut file = read_env_file()?;
+        let builder = Self::from_env_with(|name| match std::env::var(name) {
+            Ok(value) => Some(Ok(value)),
+            Err(std::env::VarError::NotPresent) => file.get(name).cloned().map(Ok),
+            Err(std::env::VarError::NotUnicode(_)) => Some(Err(())),
+        });
+        // The file may hold the secret: wipe our copy of its values.
+        file.values_mut().for_each(zeroize::Zeroize::zeroize);
+        builder
+    }
+
+    /// A builder filled from variables looked up by `lookup`, which returns `None` for an unset
+    /// variable and `Some(Err(()))` for one that is set but not UTF-8. [`from_env`](Self::from_env)
+    /// is this over the process environment; tests and other configuration systems can pass
+    /// their own.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first variable that is unusable.
+    pub fn from_env_with<F>(lookup: F) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Option<Result<String, ()>>,
+    {
+        let var = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match lookup(name) {
+                None => Ok(None),
+                Some(Err(())) => Err(ConfigError::Invalid {
+                    variable: name,
+                    expected: "UTF-8 text",
+                }),
+                Some(Ok(v)) => Ok(Some(v)),
+            }
+        };
+        let mut b = Self::default();
+
+        for (name, decode) in [
+            (
+                "APPROOV_BASE64_SECRET",
+                Secret::from_base64 as fn(&str, &'static str) -> _,
+            ),
+            ("APPROOV_BASE64URL_SECRET", Secret::from_base64url),
+        ] {
+            if let Some(list) = var(name)? {
+                // The text copy of the secret is wiped when dropped, like the decoded bytes.
+                let list = zeroize::Zeroizing::new(list);
+                if list.trim().is_empty() {
+                    return Err(ConfigError::Empty { variable: name });
+                }
+                // A comma-separated list, each entry `secret` or `kid:secret` (base64 has no
+                // `:`), for rotation.
+                for entry in list.split(',') {
+                    let (kid, secret) = match entry.split_once(':') {
+                        Some((kid, _)) if kid.trim().is_empty() => {
+                            return Err(ConfigError::Invalid {
+                                variable: name,
+                                expected: "`secret` or `kid:secret` entries, with a non-empty kid",
+                            });
+                        }
+                        Some((kid, secret)) => (Some(kid.trim().to_owned()), secret),
+                        None => (None, entry),
+                    };
+                    b.keys.push(decode(secret, name)?.into_key(kid, name)?);
+                }
+            }
+        }
+        if let Some(v) = var("APPROOV_PUBLIC_KEY_PEM")? {
+            const VAR: &str = "APPROOV_PUBLIC_KEY_PEM";
+            let pem = text_or_file(&v, "-----BEGIN", VAR)?;
+            b.keys.push(crate::keys::key_from_pem(&pem, None, VAR)?);
+        }
+        if let Some(v) = var("APPROOV_JWKS")? {
+            const VAR: &str = "APPROOV_JWKS";
+            let json = text_or_file(&v, "{", VAR)?;
+            b.keys
+                .extend(crate::keys::keys_from_jwks(&json, true, VAR)?);
+        }
+        if let Some(v) = var("APPROOV_JWKS_URL")? {
+            const VAR: &str = "APPROOV_JWKS_URL";
+            if v.trim().is_empty() {
+                return Err(ConfigError::Empty { variable: VAR });
+            }
+            #[cfg(feature = "jwks-url")]
+            {
+                b.jwks_url = Some(crate::keys::remote::RemoteOptions::new(&v, VAR));
+            }
+            #[cfg(not(feature = "jwks-url"))]
+            return Err(ConfigError::Jwks {
+                variable: VAR,
+                reason: "this build of tower-approov lacks the `jwks-url` feature",
+            });
+        }
+        for variable in ["APPROOV_JWKS_PROXY", "APPROOV_JWKS_CA_FILE"] {
+            let Some(v) = var(variable)? else { continue };
+            if v.trim().is_empty() {
+                return Err(ConfigError::Empty { variable });
+            }
+            #[cfg(feature = "jwks-url")]
+            if variable == "APPROOV_JWKS_PROXY" {
+                let options = b.jwks_options();
+                options.proxy = Some(v.trim().to_owned());
+                options.proxy_variable = variable;
+            } else {
+                let pem = std::fs::read(v.trim())
+                    .map_err(|source| ConfigError::Io { variable, source })?;
+                let roots = crate::keys::remote::parse_root_certificates(&pem, variable)?;
+                b.jwks_options().extra_roots.extend(roots);
+            }
+            #[cfg(not(feature = "jwks-url"))]
+            return Err(ConfigError::Jwks {
+                variable,
+                reason: "this build of tower-approov lacks the `jwks-url` feature",
+            });
+        }
+        if let Some(v) = var("APPROOV_TOKEN_HEADER")? {
+            b.token_header = parse_header_name(&v, "APPROOV_TOKEN_HEADER")?;
+        }
+        if let Some(v) = var("APPROOV_TOKEN_PREFIX")? {
+            b = b.with_token_prefix(&v);
+        }
+        if let Some(v) = var("APPROOV_TOKEN_BINDING_HEADER")? {
+            // Set but empty is an error, not "binding off": unset the variable for that.
+            b.binding_headers = parse_list(&v, "APPROOV_TOKEN_BINDING_HEADER")?
+                .iter()
+                .map(|h| parse_header_name(h, "APPROOV_TOKEN_BINDING_HEADER"))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = var("APPROOV_ALLOW_MISSING_PAY")? {
+            b.allow_missing_pay = parse_bool(&v, "APPROOV_ALLOW_MISSING_PAY")?;
+        }
+        if let Some(v) = var("APPROOV_LEEWAY_SECONDS")? {
+            let secs = v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+                variable: "APPROOV_LEEWAY_SECONDS",
+                expected: "a whole number of seconds, e.g. 0 or 5",
+            })?;
+            b.leeway = Duration::from_secs(secs);
+            if b.leeway > MAX_CLOCK_SKEW {
+                return Err(ConfigError::Invalid {
+                    variable: "APPROOV_LEEWAY_SECONDS",
+                    expected: "at most 3600 seconds (one hour); keep it at a few seconds, if any",
+                });
+            }
+        }
+        if let Some(v) = var("APPROOV_ISSUER")? {
+            b.issuers = Some(parse_list(&v, "APPROOV_ISSUER")?);
+        }
+        if let Some(v) = var("APPROOV_AUDIENCE")? {
+            b.audiences = Some(parse_list(&v, "APPROOV_AUDIENCE")?);
+        }
+        if let Some(v) = var("APPROOV_MODE")? {
+            b.mode = match v.trim().to_ascii_lowercase().as_str() {
+                "enforce" => Mode::Enforce,
+                "monitor" => Mode::Monitor,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        variable: "APPROOV_MODE",
+                        expected: "`enforce` or `monitor`",
+                    });
+                }
+            };
+        }
+        if let Some(v) = var("APPROOV_TOKEN_CACHE_SIZE")? {
+            b.token_cache_size = parse_usize(&v, "APPROOV_TOKEN_CACHE_SIZE")?;
+        }
+        if let Some(v) = var("APPROOV_STRIP_TOKEN_HEADER")? {
+            b.strip_token_header = parse_bool(&v, "APPROOV_STRIP_TOKEN_HEADER")?;
+        }
+        if let Some(v) = var("APPROOV_MAX_TOKEN_LENGTH")? {
+            b.max_token_length = parse_usize(&v, "APPROOV_MAX_TOKEN_LENGTH")?;
+        }
+        crate::signing::apply_env(&mut b.signing, &var)?;
+        if b.signing.clock_skew > MAX_CLOCK_SKEW {
+            return Err(ConfigError::Invalid {
+                variable: "APPROOV_SIGNATURE_CLOCK_SKEW_SECONDS",
+                expected: "at most 3600 seconds (one hour)",
+            });
+        }
+        Ok(b)
+    }
+}
+
+/// The variables of the `.env` file found in the current directory or its nearest ancestor
+/// that has one, as dotenvy finds it; none if there is no such file.
+///
+/// A line that does not parse is an error naming the file and the line, never the text: an
+/// unterminated quote would otherwise swallow every line after it (the binding header, say)
+/// and silently turn those settings off.
+fn read_env_file() -> Result<HashMap<String, String>, ConfigError> {
+    let Some(path) = std::env::current_dir().ok().and_then(|dir| {
+        dir.ancestors()
+            .map(|d| d.join(".env"))
+            .find(|p| p.is_file())
+    }) else {
+        return Ok(HashMap::new());
+    };
+    let unreadable = |line| ConfigError::EnvFile {
+        path: path.clone(),
+        line,
+    };
+    // The file may hold the secret: our copy of its text is wiped when dropped.
+    let text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|_| unreadable(None))?);
+    let mut vars = HashMap::new();
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok((name, value)) => {
+                vars.insert(name, value);
+            }
+            Err(dotenvy::Error::LineParse(mut bad, _)) => {
+                // dotenvy hands back the (logical) line it could not parse: find where it
+                // starts to number it, then wipe it, since it may hold a secret.
+                let line = text
+                    .find(bad.as_str())
+                    .map(|at| text[..at].matches('\n').count() + 1);
+                zeroize::Zeroize::zeroize(&mut bad);
+                return Err(unreadable(line));
+            }
+            Err(_) => return Err(unreadable(None)),
+        }
+    }
+    Ok(vars)
+}
+
+/// The value itself when it starts with `marker` (PEM or JSON text), else the content of the
+/// file it names.
+fn text_or_file(value: &str, marker: &str, variable: &'static str) -> Result<Vec<u8>, ConfigError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ConfigError::Empty { variable });
+    }
+    if value.starts_with(marker) {
+        return Ok(value.as_bytes().to_vec());
+    }
+    std::fs::read(value).map_err(|source| ConfigError::Io { variable, source })
+}

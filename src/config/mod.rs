@@ -1,0 +1,225 @@
+//! [`ApproovConfig`]: what to check and how, from a builder or from the environment.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use http::HeaderName;
+
+use crate::binding::Binding;
+use crate::error::ConfigError;
+use crate::parse::parse_header_name;
+use crate::signing::SigningVerifier;
+use crate::verify::Verifier;
+
+mod builder;
+mod env;
+
+pub use builder::ApproovConfigBuilder;
+
+/// The header that carries the token unless configured otherwise.
+pub const DEFAULT_TOKEN_HEADER: &str = "approov-token";
+/// The verified-token cache size unless configured otherwise.
+pub const DEFAULT_TOKEN_CACHE_SIZE: usize = 10_000;
+/// The longest token header value accepted unless configured otherwise.
+pub const DEFAULT_MAX_TOKEN_LENGTH: usize = 8 * 1024;
+/// The largest leeway on `exp`/`nbf`, and the largest message signature clock skew, accepted:
+/// one hour. More is a configuration mistake (minutes where seconds were meant, or a number
+/// out of range) that would quietly accept expired tokens.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(60 * 60);
+
+/// Whether failed checks are enforced or only reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Failed checks answer 401. The default.
+    #[default]
+    Enforce,
+    /// Failed checks are logged at `warn` and the request goes on, without claims. This is how
+    /// Approov is rolled out: watch the logs, then switch to [`Mode::Enforce`].
+    Monitor,
+}
+
+/// A handle that switches a running layer between [`Mode::Enforce`] and [`Mode::Monitor`].
+///
+/// Get one from [`ApproovLayer::mode_handle`](crate::ApproovLayer::mode_handle). Clones share
+/// the same switch; a change is seen by the next request on every service the layer made.
+#[derive(Clone)]
+pub struct ModeHandle(Arc<AtomicU8>);
+
+impl ModeHandle {
+    fn new(mode: Mode) -> Self {
+        Self(Arc::new(AtomicU8::new(mode as u8)))
+    }
+
+    /// The mode in force.
+    #[must_use]
+    pub fn get(&self) -> Mode {
+        if self.0.load(Ordering::Relaxed) == Mode::Monitor as u8 {
+            Mode::Monitor
+        } else {
+            Mode::Enforce
+        }
+    }
+
+    /// Switches the mode, for every service made by the layer.
+    pub fn set(&self, mode: Mode) {
+        let before = self.get();
+        self.0.store(mode as u8, Ordering::Relaxed);
+        if before != mode {
+            tracing::warn!(from = ?before, to = ?mode, "Approov enforcement mode changed");
+        }
+    }
+}
+
+impl fmt::Debug for ModeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ModeHandle").field(&self.get()).finish()
+    }
+}
+
+/// The first JWKS fetch that `build_async` awaits.
+#[cfg(feature = "jwks-url")]
+pub(super) type FirstFetch = crate::keys::remote::FirstFetch;
+#[cfg(not(feature = "jwks-url"))]
+pub(super) type FirstFetch = std::convert::Infallible;
+
+/// A checked, ready-to-use configuration. Build one with [`ApproovConfig::builder`] or
+/// [`ApproovConfig::from_env`], then hand it to [`ApproovLayer::new`](crate::ApproovLayer::new).
+#[derive(Clone)]
+pub struct ApproovConfig {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// What every service made by one layer shares.
+///
+/// Cloned (cheaply) to specialise a layer per route, e.g. with or without token binding: the
+/// clones share the keys, the verified-token cache and the mode switch.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) verifier: Arc<Verifier>,
+    pub(crate) token_header: HeaderName,
+    pub(crate) token_prefix: Option<Box<str>>,
+    pub(crate) max_token_length: usize,
+    pub(crate) strip_token_header: bool,
+    pub(crate) binding: Option<Binding>,
+    /// Kept apart from `binding` so that binding switched on later, per route, honours it.
+    pub(crate) allow_missing_pay: bool,
+    pub(crate) mode: ModeHandle,
+    pub(crate) cache_size: usize,
+    pub(crate) signing: Option<SigningVerifier>,
+}
+
+impl fmt::Debug for ApproovConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.shared;
+        f.debug_struct("ApproovConfig")
+            .field("keys", &s.verifier.keys.load().len())
+            .field("token_header", &s.token_header.as_str())
+            .field("token_prefix", &s.token_prefix)
+            // Bounded by `build`; `try_` so that Debug can never panic whatever the value.
+            .field(
+                "leeway",
+                &Duration::try_from_secs_f64(s.verifier.leeway).unwrap_or(Duration::MAX),
+            )
+            .field("issuers", &s.verifier.issuers)
+            .field("audiences", &s.verifier.audiences)
+            .field(
+                "binding_headers",
+                &s.binding.as_ref().map(|b| {
+                    b.headers()
+                        .iter()
+                        .map(HeaderName::as_str)
+                        .collect::<Vec<_>>()
+                }),
+            )
+            .field("allow_missing_pay", &s.allow_missing_pay)
+            .field("mode", &s.mode.get())
+            .field("token_cache_size", &s.cache_size)
+            .field("max_token_length", &s.max_token_length)
+            .field("strip_token_header", &s.strip_token_header)
+            .field("message_signing", &s.signing)
+            .finish()
+    }
+}
+
+impl ApproovConfig {
+    /// Starts a configuration. At least one key must be added before
+    /// [`build`](ApproovConfigBuilder::build).
+    pub fn builder() -> ApproovConfigBuilder {
+        ApproovConfigBuilder::default()
+    }
+
+    /// Reads the whole configuration from the environment (see the crate docs for the
+    /// variables), after loading a `.env` file if one is found. Real environment variables win
+    /// over the file.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first variable that is missing or unusable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        ApproovConfigBuilder::from_env()?.build()
+    }
+
+    /// The enforcement switch of this configuration.
+    #[must_use]
+    pub fn mode_handle(&self) -> ModeHandle {
+        self.shared.mode.clone()
+    }
+
+    /// This configuration with token binding on `headers` instead of the configured binding
+    /// headers (if any). Everything else is shared with `self`: the keys, the verified-token
+    /// cache, the mode switch, and [`with_allow_missing_pay`](ApproovConfigBuilder::with_allow_missing_pay).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] if a name is not a valid header name, [`ConfigError::Empty`] if
+    /// a name is empty or `headers` is.
+    pub fn with_token_binding<I, T>(&self, headers: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        const SETTING: &str = "ApproovConfig::with_token_binding";
+        let headers = headers
+            .into_iter()
+            .map(|h| parse_header_name(h.as_ref(), SETTING))
+            .collect::<Result<Vec<_>, _>>()?;
+        let binding = Binding::new(headers, self.shared.allow_missing_pay)
+            .ok_or(ConfigError::Empty { variable: SETTING })?;
+        Ok(self.with_binding(Some(binding)))
+    }
+
+    /// This configuration with token binding off, sharing everything else with `self` (keys,
+    /// verified-token cache, mode switch). For routes such as a login, whose requests cannot
+    /// carry the bound header yet.
+    #[must_use]
+    pub fn without_token_binding(&self) -> Self {
+        self.with_binding(None)
+    }
+
+    fn with_binding(&self, binding: Option<Binding>) -> Self {
+        let mut shared = Shared::clone(&self.shared);
+        shared.binding = binding;
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+}
+
+/// Makes sure `jsonwebtoken` has a crypto provider, installing ours if the application has not
+/// installed one (with both backend features on, `jsonwebtoken` picks none by itself).
+pub(crate) fn ensure_crypto_provider() -> Result<(), ConfigError> {
+    use jsonwebtoken::crypto::CryptoProvider;
+    if CryptoProvider::try_get_default().is_some() {
+        return Ok(());
+    }
+    #[cfg(feature = "aws_lc_rs")]
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+    CryptoProvider::try_get_default()
+        .map(|_| ())
+        .ok_or(ConfigError::NoCryptoProvider)
+}
