@@ -5,8 +5,8 @@
 //! with a configured one follows the rule for two configured keys.
 #![cfg(all(feature = "jwks-url", feature = "axum"))]
 
-mod jwks_support;
-mod keys_support;
+use crate::jwks_support;
+use crate::keys_support;
 
 use std::time::Duration;
 

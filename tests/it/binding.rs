@@ -1,7 +1,7 @@
 //! Token binding (the `pay` claim, APPROOV.md section 2) through a real axum `Router`, and a
 //! few cases over real HTTP on loopback where what the server receives matters.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::body::Body;

@@ -1,7 +1,7 @@
 //! The token check, request by request, through a real axum `Router` (`oneshot`): where the
 //! token is, its structure, its header, its signature, its claims.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,9 +1,9 @@
 //! `examples/hyper.rs` over loopback: plain hyper, no axum.
 
 #[allow(dead_code)]
-#[path = "../examples/hyper.rs"]
+#[path = "../../examples/hyper.rs"]
 mod example;
-mod loopback;
+use crate::loopback;
 
 use std::net::SocketAddr;
 

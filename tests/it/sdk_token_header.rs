@@ -3,7 +3,7 @@
 //! real HTTP/1.1 on loopback, with the logs captured on the test's own thread (the runtime is
 //! current-thread, so the server's task logs there too).
 
-mod sdk_support;
+use crate::sdk_support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

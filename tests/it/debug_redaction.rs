@@ -1,7 +1,7 @@
 //! `Debug` (and `Display`) of every public type is redacted: no secret, token, signature or
 //! binding value, whatever the configuration holds.
 
-mod security_support;
+use crate::security_support;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

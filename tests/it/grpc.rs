@@ -1,9 +1,9 @@
 //! `examples/grpc.rs` with a real tonic client over loopback.
 
 #[allow(dead_code)]
-#[path = "../examples/grpc.rs"]
+#[path = "../../examples/grpc.rs"]
 mod example;
-mod loopback;
+use crate::loopback;
 
 use std::net::SocketAddr;
 use std::time::Duration;

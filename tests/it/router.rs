@@ -1,7 +1,7 @@
 //! How the layer fits in an axum `Router`: monitor mode, the extractors, `layer` versus
 //! `route_layer`, a custom rejection, and what `Debug` shows.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::body::Body;

@@ -4,7 +4,7 @@
 //! The cases run through the real `ApproovService` (a tower service answering the request),
 //! driven on a tokio runtime; the case counts keep the whole file to about a second.
 
-mod security_support;
+use crate::security_support;
 
 use std::convert::Infallible;
 use std::sync::OnceLock;

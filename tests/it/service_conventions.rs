@@ -1,7 +1,7 @@
 //! tower-http conventions: `ApproovService::{get_ref, get_mut, into_inner}`, and the layer on
 //! a single `MethodRouter` (`get(handler).layer(..)`), over loopback.
 
-mod loopback;
+use crate::loopback;
 
 use axum::body::Body;
 use axum::{Router, routing::get};

@@ -2,8 +2,8 @@
 //! CA and certificate are made in the test, a recording proxy, and the logs of failed fetches.
 #![cfg(all(feature = "jwks-url", feature = "axum"))]
 
-mod jwks_support;
-mod keys_support;
+use crate::jwks_support;
+use crate::keys_support;
 
 use std::collections::HashMap;
 

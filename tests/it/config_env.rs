@@ -2,7 +2,7 @@
 //! is left alone): every variable, a valid value that takes effect on a real request, and
 //! invalid values that give a `ConfigError` naming the variable and never showing the value.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

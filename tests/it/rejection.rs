@@ -2,7 +2,7 @@
 //! `ApproovError`; the default answer stays `401`, `application/json`, `{}`. Over loopback,
 //! through a real axum app.
 
-mod loopback;
+use crate::loopback;
 
 use std::net::SocketAddr;
 use std::time::Duration;

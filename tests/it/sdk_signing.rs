@@ -4,7 +4,7 @@
 //! hand from APPROOV.md, not built by the crate's `RequestSigner`, and every accepted form is
 //! shown refused once tampered with.
 
-mod sdk_support;
+use crate::sdk_support;
 
 use axum::Router;
 use axum::routing::get;

@@ -1,9 +1,9 @@
 //! `examples/rate_limit.rs` over loopback: per-device quotas keyed by the verified `did`.
 
 #[allow(dead_code)]
-#[path = "../examples/rate_limit.rs"]
+#[path = "../../examples/rate_limit.rs"]
 mod example;
-mod loopback;
+use crate::loopback;
 
 use std::net::SocketAddr;
 use std::time::Duration;

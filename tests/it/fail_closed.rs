@@ -2,7 +2,7 @@
 //! keys that must not verify, a monitored request whose signed body never arrived, and a
 //! body `Debug` that shows no bytes.
 
-mod keys_support;
+use crate::keys_support;
 
 use std::collections::HashMap;
 use std::sync::Arc;

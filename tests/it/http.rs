@@ -1,7 +1,7 @@
 //! Over real HTTP on loopback: an axum server with a hyper client, raw bytes on the wire for
 //! what a client library would normalise, and a plain hyper server with no axum at all.
 
-mod common;
+use crate::common;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

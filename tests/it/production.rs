@@ -2,9 +2,9 @@
 //! route.
 
 #[allow(dead_code)]
-#[path = "../examples/production.rs"]
+#[path = "../../examples/production.rs"]
 mod example;
-mod loopback;
+use crate::loopback;
 
 use std::net::SocketAddr;
 

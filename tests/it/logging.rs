@@ -1,7 +1,7 @@
 //! What goes to the `tracing` logs: the reason code at the documented level, never the token,
 //! the secret or the signature.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

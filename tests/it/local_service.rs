@@ -3,7 +3,7 @@
 //! message signing off and on. It compiles only because the `Service` impl asks no `Send` and
 //! no `'static` of the inner service, its future or the body: the `Rc` makes them all `!Send`.
 
-mod loopback;
+use crate::loopback;
 
 use std::cell::Cell;
 use std::convert::Infallible;

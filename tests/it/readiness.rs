@@ -5,10 +5,10 @@
 //! No test asserts on time: the waits are liveness waits bounded by a deadline.
 
 #[allow(dead_code)]
-#[path = "../examples/production.rs"]
+#[path = "../../examples/production.rs"]
 mod example;
-mod keys_support;
-mod loopback;
+use crate::keys_support;
+use crate::loopback;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

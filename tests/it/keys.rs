@@ -2,7 +2,7 @@
 //! confusion, all through a real axum Router. Keys are generated at test time.
 #![cfg(feature = "axum")]
 
-mod keys_support;
+use crate::keys_support;
 
 use std::collections::HashMap;
 

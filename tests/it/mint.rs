@@ -2,7 +2,7 @@
 //! checked by the real layer.
 
 #[allow(dead_code)]
-#[path = "../examples/mint.rs"]
+#[path = "../../examples/mint.rs"]
 mod example;
 
 use base64::Engine as _;

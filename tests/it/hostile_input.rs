@@ -1,6 +1,6 @@
 //! Hostile input: the token length limit, and regressions found by fuzzing.
 
-mod security_support;
+use crate::security_support;
 
 use axum::Router;
 use axum::routing::get;

@@ -6,7 +6,7 @@
 //! answer to hit `n` was fully processed.
 #![cfg(all(feature = "jwks-url", feature = "axum"))]
 
-mod keys_support;
+use crate::keys_support;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! Feature `metrics`: counts by outcome and reason, and the verification-time histogram, seen
 //! by a real in-process recorder while real requests go through a loopback server.
 
-mod loopback;
+use crate::loopback;
 
 use std::collections::HashMap;
 use std::time::Duration;

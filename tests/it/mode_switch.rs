@@ -1,6 +1,6 @@
 //! The run-time enforcement switch (`ModeHandle`) under concurrent requests.
 
-mod security_support;
+use crate::security_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
