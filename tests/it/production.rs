@@ -3,7 +3,7 @@
 
 #[allow(dead_code)]
 #[path = "../../examples/production.rs"]
-mod example;
+pub(crate) mod example;
 use crate::loopback;
 
 use std::net::SocketAddr;

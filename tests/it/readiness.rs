@@ -4,11 +4,10 @@
 //!
 //! No test asserts on time: the waits are liveness waits bounded by a deadline.
 
-#[allow(dead_code)]
-#[path = "../../examples/production.rs"]
-mod example;
 use crate::keys_support;
 use crate::loopback;
+// The production example, compiled once for the whole binary by the `production` module.
+use crate::production::example;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
