@@ -653,7 +653,7 @@ async fn an_iss_claim_is_accepted_when_no_issuer_is_configured() {
 
 #[tokio::test]
 async fn a_token_accepted_once_is_accepted_again() {
-    // That the second answer came from the cache is shown in tests/token_cache.rs, which can
+    // That the second answer came from the cache is shown in tests/it/token_cache.rs, which can
     // look into it (feature `test-util`).
     let layer = layer();
     let token = valid_token();

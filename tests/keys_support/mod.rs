@@ -100,7 +100,7 @@ pub fn keys() -> &'static Keys {
 pub fn install_provider() {
     #[cfg(feature = "aws_lc_rs")]
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
-    #[cfg(not(feature = "aws_lc_rs"))]
+    #[cfg(all(not(feature = "aws_lc_rs"), feature = "rust_crypto"))]
     let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
 
