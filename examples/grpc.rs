@@ -13,6 +13,9 @@
 //! so that the example builds without `protoc` and a build script. With generated code
 //! (`tonic-prost-build`) the layer part is the same line.
 
+// Tests that include several examples by `#[path]` into one binary load this module once per
+// example: each copy is private to its example, which is what is wanted.
+#[allow(clippy::duplicate_mod)]
 mod support;
 
 use std::convert::Infallible;

@@ -9,6 +9,9 @@
 //! `Request<ApproovBody<Incoming>>` with the verified `ApproovClaims` in its extensions; a
 //! request without a valid token never reaches it and gets `401 {}`.
 
+// Tests that include several examples by `#[path]` into one binary load this module once per
+// example: each copy is private to its example, which is what is wanted.
+#[allow(clippy::duplicate_mod)]
 mod support;
 
 use std::convert::Infallible;

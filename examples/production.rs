@@ -10,6 +10,9 @@
 //! Serves on 127.0.0.1:8004 (`PORT` to change it). `CORS_ORIGIN` sets the web origin allowed to
 //! call the API (default `http://localhost:3000`).
 
+// Tests that include several examples by `#[path]` into one binary load this module once per
+// example: each copy is private to its example, which is what is wanted.
+#[allow(clippy::duplicate_mod)]
 mod support;
 
 use std::time::Duration;

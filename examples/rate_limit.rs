@@ -22,6 +22,9 @@
 //! - The peer IP is shared by every phone behind one carrier NAT or office proxy, and is the
 //!   proxy's address behind a load balancer.
 
+// Tests that include several examples by `#[path]` into one binary load this module once per
+// example: each copy is private to its example, which is what is wanted.
+#[allow(clippy::duplicate_mod)]
 mod support;
 
 use std::net::{IpAddr, SocketAddr};
