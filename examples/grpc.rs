@@ -13,6 +13,11 @@
 //! so that the example builds without `protoc` and a build script. With generated code
 //! (`tonic-prost-build`) the layer part is the same line.
 
+// Tests that include several examples by `#[path]` into one binary load this module once per
+// example: each copy is private to its example, which is what is wanted.
+#[allow(clippy::duplicate_mod)]
+mod support;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -109,22 +114,8 @@ pub async fn serve(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_approov=debug".into()),
-        )
-        .init();
-    // At start-up, never per request: a bad configuration stops the process with a message
-    // that names the variable and how to fix it.
-    let layer = match ApproovLayer::try_from_env() {
-        Ok(layer) => layer,
-        Err(error) => {
-            eprintln!("tower-approov configuration error: {error}");
-            eprintln!("(for a local try: cp .env.example .env)");
-            std::process::exit(2);
-        }
-    };
+    support::init_tracing("info,tower_approov=debug");
+    let layer = support::approov_from_env().layer;
     let port = std::env::var("PORT").unwrap_or_else(|_| "50051".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let addr = listener.local_addr()?;

@@ -9,6 +9,11 @@
 //! `Request<ApproovBody<Incoming>>` with the verified `ApproovClaims` in its extensions; a
 //! request without a valid token never reaches it and gets `401 {}`.
 
+// Tests that include several examples by `#[path]` into one binary load this module once per
+// example: each copy is private to its example, which is what is wanted.
+#[allow(clippy::duplicate_mod)]
+mod support;
+
 use std::convert::Infallible;
 
 use bytes::Bytes;
@@ -86,22 +91,8 @@ where
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_approov=debug".into()),
-        )
-        .init();
-    // At start-up, never per request: a bad configuration stops the process with a message
-    // that names the variable and how to fix it.
-    let layer = match ApproovLayer::try_from_env() {
-        Ok(layer) => layer,
-        Err(error) => {
-            eprintln!("tower-approov configuration error: {error}");
-            eprintln!("(for a local try: cp .env.example .env)");
-            std::process::exit(2);
-        }
-    };
+    support::init_tracing("info,tower_approov=debug");
+    let layer = support::approov_from_env().layer;
     let port = std::env::var("PORT").unwrap_or_else(|_| "8003".into());
     let listener = TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let addr = listener.local_addr()?;

@@ -15,6 +15,8 @@
 //! With `APPROOV_JWKS_URL` set, the layer uses that URL instead (and the other `APPROOV_*`
 //! variables); the printed tokens then fail, since your JWKS does not hold the example's keys.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -103,12 +105,7 @@ fn port(var: &str, default: u16) -> u16 {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_approov=debug".into()),
-        )
-        .init();
+    support::init_tracing("info,tower_approov=debug");
     // `Jwk::from_encoding_key` needs a crypto provider; the layer would install the same one.
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
 
@@ -172,10 +169,6 @@ async fn main() -> Result<(), Error> {
     println!("curl -i -H 'Approov-Token: {rotated}' http://{addr}/");
     println!();
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    support::serve_until_ctrl_c(listener, app).await?;
     Ok(())
 }

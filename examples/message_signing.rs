@@ -12,6 +12,8 @@
 //! The key and token come from the `test-util` feature, which stands in for the Approov SDK
 //! and cloud: never enable it in production builds.
 
+mod support;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
@@ -35,12 +37,7 @@ async fn orders(claims: ApproovClaims, body: Bytes) -> Json<Value> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_approov=debug".into()),
-        )
-        .init();
+    support::init_tracing("info,tower_approov=debug");
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -10,6 +10,11 @@
 //! Serves on 127.0.0.1:8004 (`PORT` to change it). `CORS_ORIGIN` sets the web origin allowed to
 //! call the API (default `http://localhost:3000`).
 
+// Tests that include several examples by `#[path]` into one binary load this module once per
+// example: each copy is private to its example, which is what is wanted.
+#[allow(clippy::duplicate_mod)]
+mod support;
+
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
@@ -107,12 +112,7 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=debug,tower_approov=debug".into()),
-        )
-        .init();
+    support::init_tracing("info,tower_http=debug,tower_approov=debug");
     // At start-up, never per request: a bad configuration stops the process with a message
     // that names the variable and how to fix it.
     // `build_async`: with a JWKS URL, the first fetch is awaited without blocking this
@@ -121,14 +121,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(builder) => builder.build_async().await,
         Err(error) => Err(error),
     };
-    let layer = match config {
-        Ok(config) => ApproovLayer::new(config),
-        Err(error) => {
-            eprintln!("tower-approov configuration error: {error}");
-            eprintln!("(for a local try: cp .env.example .env)");
-            std::process::exit(2);
-        }
-    };
+    let layer =
+        ApproovLayer::new(config.unwrap_or_else(|error| support::exit_on_config_error(&error)));
     let origin = std::env::var("CORS_ORIGIN").unwrap_or_else(|_| "http://localhost:3000".into());
     let app = app(layer, HeaderValue::from_str(&origin)?);
 

@@ -16,6 +16,8 @@
 //! sum by (reason) (rate(approov_requests_total{outcome="monitored"}[5m]))
 //! ```
 
+mod support;
+
 use std::time::Duration;
 
 use axum::{Json, Router, routing::get};
@@ -59,12 +61,7 @@ pub fn app(layer: ApproovLayer, metrics: PrometheusHandle) -> Router {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_approov=debug".into()),
-        )
-        .init();
+    support::init_tracing("info,tower_approov=debug");
     let recorder = recorder();
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder)?;
@@ -79,14 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
-    let layer = match ApproovLayer::try_from_env() {
-        Ok(layer) => layer,
-        Err(error) => {
-            eprintln!("tower-approov configuration error: {error}");
-            eprintln!("(for a local try: cp .env.example .env)");
-            std::process::exit(2);
-        }
-    };
+    let layer = support::approov_from_env().layer;
     let port = std::env::var("PORT").unwrap_or_else(|_| "8005".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let addr = listener.local_addr()?;

@@ -22,6 +22,11 @@
 //! - The peer IP is shared by every phone behind one carrier NAT or office proxy, and is the
 //!   proxy's address behind a load balancer.
 
+// Tests that include several examples by `#[path]` into one binary load this module once per
+// example: each copy is private to its example, which is what is wanted.
+#[allow(clippy::duplicate_mod)]
+mod support;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,20 +117,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_approov=debug".into()),
-        )
-        .init();
-    let layer = match ApproovLayer::try_from_env() {
-        Ok(layer) => layer,
-        Err(error) => {
-            eprintln!("tower-approov configuration error: {error}");
-            eprintln!("(for a local try: cp .env.example .env)");
-            std::process::exit(2);
-        }
-    };
+    support::init_tracing("info,tower_approov=debug");
+    let layer = support::approov_from_env().layer;
     let limits = limits(
         env_or("RATE_LIMIT_BURST", 10),
         Duration::from_millis(env_or("RATE_LIMIT_PERIOD_MS", 6000)),

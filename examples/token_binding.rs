@@ -11,19 +11,12 @@
 //! `Authorization` (401 `{}`). With no key configured it uses the fake example secret of
 //! `.env.example`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod support;
 
 use axum::{Json, Router, routing::get};
-use base64::Engine as _;
-use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
-use tower_approov::{
-    ApproovClaims, ApproovConfigBuilder, ApproovLayer, ConfigError, pay_claim_for,
-};
-
-/// The fake secret of `.env.example`. Public: never deploy it.
-const EXAMPLE_SECRET: &str =
-    "Tk9ULUEtUkVBTC1TRUNSRVQ6ZXhhbXBsZS1hcHByb292LXNlY3JldC1mb3ItbG9jYWwtdGVzdGluZy1vbmx5IQ==";
+use support::mint;
+use tower_approov::{ApproovClaims, pay_claim_for};
 
 /// The session the example's login hands out. A real login would make one per user.
 const SESSION: &str = "Bearer example-user-session-42";
@@ -40,32 +33,11 @@ async fn orders(claims: ApproovClaims) -> Json<Value> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_approov=debug".into()),
-        )
-        .init();
-
-    let (approov, minting_secret) = match ApproovLayer::try_from_env() {
-        Ok(layer) => (layer, std::env::var("APPROOV_BASE64_SECRET").ok()),
-        Err(ConfigError::NoKeySource) => {
-            eprintln!();
-            eprintln!(
-                "!!! WARNING: no Approov key is configured (APPROOV_BASE64_SECRET is unset)."
-            );
-            eprintln!("!!! Falling back to the FAKE, PUBLIC example secret of .env.example.");
-            eprintln!(
-                "!!! Any token minted with it passes. Never run this configuration in production."
-            );
-            eprintln!();
-            let config = ApproovConfigBuilder::from_env()?
-                .with_base64_secret(EXAMPLE_SECRET)?
-                .build()?;
-            (ApproovLayer::new(config), Some(EXAMPLE_SECRET.to_owned()))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    support::init_tracing("info,tower_approov=debug");
+    let support::Approov {
+        layer: approov,
+        minting_secret,
+    } = support::approov_from_env();
 
     // One configuration, two layers sharing its keys, verified-token cache and mode switch.
     let app = Router::new()
@@ -83,11 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("Approov token binding example listening on http://{addr}/");
     println!();
-    let secret = minting_secret
-        .as_deref()
-        .and_then(|s| s.split(',').next())
-        .map(str::to_owned);
-    match secret {
+    match minting_secret {
         Some(secret) => {
             let plain = mint(&secret, None)?;
             let pay = pay_claim_for([SESSION.as_bytes()]);
@@ -114,30 +82,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!();
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    support::serve_until_ctrl_c(listener, app).await?;
     Ok(())
-}
-
-/// Mints an Approov-shaped token valid for an hour, bound to `pay` if given.
-fn mint(base64_secret: &str, pay: Option<&str>) -> Result<String, Box<dyn std::error::Error>> {
-    let entry = base64_secret.rsplit(':').next().unwrap_or_default().trim();
-    let secret = base64::engine::general_purpose::STANDARD.decode(entry)?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs_f64();
-    let mut claims = json!({
-        "exp": now + 3600.25,
-        "did": "ExampleDeviceID0123456789==",
-        "ip": "127.0.0.1",
-    });
-    if let Some(pay) = pay {
-        claims["pay"] = json!(pay);
-    }
-    Ok(encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(&secret)?,
-    )?)
 }

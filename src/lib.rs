@@ -1,4 +1,9 @@
-#![doc = include_str!("../README.md")]
+// The README is the crate docs, read as is on GitHub and crates.io: its examples are complete
+// programs with no hidden lines. Some of them need features beyond the default ones
+// (`test-util`, `tonic`), which a code block cannot say, so the README's examples run as
+// doctests in a build with all the features they use (`cargo test --all-features`), through
+// `ReadmeDoctests` below, and not in a build without them.
+#![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
 #![forbid(unsafe_code)]
 #![warn(
     missing_docs,
@@ -63,3 +68,8 @@ pub use signing::{
     DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,
     ForwardedHeaders, MessageSigning, SigningConfig,
 };
+
+/// The README's examples, as doctests (see the top of this file).
+#[cfg(all(doctest, feature = "axum", feature = "test-util", feature = "tonic"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
