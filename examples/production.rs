@@ -60,6 +60,8 @@ pub fn cors(origin: HeaderValue) -> CorsLayer {
             HeaderName::from_static("signature"),
             HeaderName::from_static("signature-input"),
             HeaderName::from_static("content-digest"),
+            // Sent by the SDKs beside the token, for Approov support to trace a request.
+            HeaderName::from_static("approov-traceid"),
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
         ])

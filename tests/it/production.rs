@@ -31,7 +31,7 @@ async fn a_cors_preflight_for_the_approov_headers_is_allowed_without_a_token() {
         .header("access-control-request-method", "GET")
         .header(
             "access-control-request-headers",
-            "approov-token,signature,signature-input,content-digest",
+            "approov-token,approov-traceid,signature,signature-input,content-digest",
         )
         .body(Full::default())
         .unwrap();
@@ -47,6 +47,7 @@ async fn a_cors_preflight_for_the_approov_headers_is_allowed_without_a_token() {
         .to_ascii_lowercase();
     for name in [
         "approov-token",
+        "approov-traceid",
         "signature",
         "signature-input",
         "content-digest",
