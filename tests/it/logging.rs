@@ -2,52 +2,10 @@
 //! the secret or the signature.
 
 use crate::common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use crate::log_capture::capture;
 
 use common::*;
 use tower_approov::{ApproovConfig, ApproovErrorKind as Kind, Mode};
-use tracing_subscriber::fmt::MakeWriter;
-
-/// Collects everything a `fmt` subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// Captures the logs, at `trace` and above, of what `f` does on this thread.
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    (captured, guard)
-}
 
 /// The tests run on a current-thread runtime, so the thread's default subscriber sees the
 /// whole request.

@@ -44,6 +44,7 @@ mod keys;
 mod lazy_claims;
 #[cfg(feature = "test-util")]
 mod local_service;
+mod log_capture;
 mod logging;
 #[cfg(all(feature = "metrics", feature = "test-util", feature = "axum"))]
 mod metrics;

@@ -3,52 +3,11 @@
 //! real HTTP/1.1 on loopback, with the logs captured on the test's own thread (the runtime is
 //! current-thread, so the server's task logs there too).
 
+use crate::log_capture::{Captured, capture};
 use crate::sdk_support;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use sdk_support::*;
 use tower_approov::ApproovErrorKind as Kind;
-use tracing_subscriber::fmt::MakeWriter;
-
-/// Everything a `fmt` subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// Captures this thread's logs, `trace` and above, until the guard drops.
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
-}
 
 /// The captured lines that log a failure.
 fn failure_lines(logs: &Captured) -> Vec<String> {
