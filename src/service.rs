@@ -4,7 +4,7 @@ use std::fmt;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response};
+use http::{HeaderMap, HeaderName, Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
@@ -79,30 +79,29 @@ impl<S, R> ApproovService<S, R> {
     ///
     /// The [`ApproovError`] that a request with these headers would be rejected with.
     pub fn check(&self, headers: &HeaderMap) -> Result<ApproovClaims, ApproovError> {
-        check(&self.config.shared, headers).map_err(ApproovError::new)
+        check(&self.config.shared, headers, verify::now()).map_err(ApproovError::new)
     }
 }
 
-/// The whole per-request check: token header, token, binding.
+/// The whole per-request check at time `now`: token header, token, binding.
 pub(crate) fn check(
     shared: &Shared,
     headers: &HeaderMap,
+    now: f64,
 ) -> Result<ApproovClaims, ApproovErrorKind> {
-    let now = verify::now();
     // A token cached under its header's exact bytes is looked up before any scan of them:
     // they passed every check of `extract_token` when it was verified.
     let mut values = headers.get_all(&shared.token_header).iter();
-    let hit = match (values.next(), values.next()) {
-        (Some(raw), None) => shared.verifier.cached(raw.as_bytes(), now),
+    let single = match (values.next(), values.next()) {
+        (Some(raw), None) => Some(raw),
         _ => None,
     };
-    let claims = match hit {
+    let claims = match single.and_then(|raw| shared.verifier.cached(raw.as_bytes(), now)) {
         Some(hit) => hit?,
         None => {
             let token = extract_token(shared, headers)?;
-            let key = headers
-                .get(&shared.token_header)
-                .map_or(token.as_bytes(), http::HeaderValue::as_bytes);
+            // `extract_token` passed, so there was exactly one header: `single`.
+            let key = single.map_or(token.as_bytes(), http::HeaderValue::as_bytes);
             shared.verifier.verify_and_remember(key, token, now)?
         }
     };
@@ -151,10 +150,12 @@ fn extract_token<'h>(shared: &Shared, headers: &'h HeaderMap) -> Result<&'h str,
     }
 }
 
+const TRACE_ID: HeaderName = HeaderName::from_static("approov-traceid");
+
 /// The request's `Approov-TraceID`, for the logs, when it is a short visible-ASCII value. It
 /// comes from the client: anything longer or with other bytes is left out of the logs.
 fn trace_id(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get("approov-traceid")?;
+    let value = headers.get(TRACE_ID)?;
     let bytes = value.as_bytes();
     if bytes.len() > 128 || !bytes.iter().all(u8::is_ascii_graphic) {
         return None;
@@ -220,7 +221,9 @@ fn check_request<B: Body>(
     shared: &Shared,
     req: &Request<B>,
 ) -> Result<(ApproovClaims, Option<DigestCheck>), ApproovErrorKind> {
-    let claims = check(shared, req.headers())?;
+    // One clock reading for the token and the signature.
+    let now = verify::now();
+    let claims = check(shared, req.headers(), now)?;
     let Some(signing) = &shared.signing else {
         return Ok((claims, None));
     };
@@ -231,7 +234,7 @@ fn check_request<B: Body>(
         token_header: &shared.token_header,
         has_body: !req.body().is_end_stream() && req.body().size_hint().exact() != Some(0),
     };
-    match signing.check(&claims, &view, verify::now())? {
+    match signing.check(&claims, &view, now)? {
         Outcome::Done => Ok((claims, None)),
         Outcome::Digest(digest) => Ok((claims, Some(digest))),
     }
