@@ -26,8 +26,9 @@ const MIN_SHARD_ENTRIES: usize = 32;
 pub(crate) struct TokenCache {
     inner: Cache<Box<[u8]>, ApproovClaims>,
     capacity: usize,
-    /// Tokens inserted since the cache was created or cleared, up to `capacity`: until then
-    /// the cache has room and every verified token goes in.
+    /// Tokens inserted since the cache was created or cleared, up to `capacity`, less those
+    /// removed: until it reaches `capacity` the cache has room and every verified token goes
+    /// in. (Evictions leave it at `capacity`: the cache stays full.)
     filled: AtomicUsize,
     /// The admission filter of a full cache: a hash per slot of tokens verified once and not
     /// admitted. A token is admitted when it comes again (its hash is found in its slot).
@@ -124,7 +125,12 @@ impl TokenCache {
     }
 
     pub(crate) fn remove(&self, token: &[u8]) {
-        self.inner.remove(token);
+        // An expired token taken out leaves room: new tokens go in at once again.
+        if self.inner.remove(token).is_some() {
+            let _ = self
+                .filled
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
     }
 
     /// Forgets every token, e.g. after a key was removed.
@@ -184,6 +190,11 @@ mod tests {
             cache.admit(b"expensive", false),
             "an expensive token at once"
         );
+        // A token removed (expired) leaves room again.
+        cache.remove(b"token-0");
+        assert!(cache.admit(b"after-remove", true));
+        cache.insert(b"after-remove", claims());
+        assert!(!cache.admit(b"full-again", true));
         // After a clear the cache has room again.
         cache.clear();
         assert!(cache.admit(b"after-clear", true));
