@@ -4,6 +4,7 @@
 
 mod jwks_support;
 mod keys_support;
+mod log_capture;
 
 use jsonwebtoken::Algorithm;
 use jwks_support::*;

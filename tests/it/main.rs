@@ -44,6 +44,7 @@ mod keys;
 mod lazy_claims;
 #[cfg(feature = "test-util")]
 mod local_service;
+#[path = "../log_capture/mod.rs"]
 mod log_capture;
 mod logging;
 #[cfg(all(feature = "metrics", feature = "test-util", feature = "axum"))]

@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the JWKS server answers.
@@ -269,40 +269,12 @@ impl RecordingProxy {
     }
 }
 
-/// Every `tracing` event of this test process at TRACE and above, as text.
+/// Every `tracing` event of this test process at TRACE and above, since `capture_logs`, as text.
 pub fn logs() -> String {
-    String::from_utf8_lossy(&capture().lock().unwrap()).into_owned()
+    crate::log_capture::process_logs()
 }
 
-/// Installs the process-wide capture (idempotent). Call it before building a configuration.
+/// Starts keeping every thread's logs (idempotent). Call it before building a configuration.
 pub fn capture_logs() {
-    capture();
-}
-
-fn capture() -> &'static Arc<Mutex<Vec<u8>>> {
-    static CAPTURE: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = Arc::clone(&buffer);
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || Writer(Arc::clone(&writer)))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        buffer
-    })
-}
-
-struct Writer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Writer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    crate::log_capture::capture_process();
 }
