@@ -230,15 +230,24 @@ impl Verifier {
         let mut payload_buf = [0u8; PAYLOAD_STACK];
         let mut payload_heap = Vec::new();
         let payload = decode_b64(payload_b64, &mut payload_buf, &mut payload_heap)?;
-        let registered =
-            parse_object::<Registered<'_>>(payload).ok_or(ApproovErrorKind::MalformedClaims)?;
+        // The claims are kept as text; the map is built only if a handler asks for it. The
+        // same pass checks that the text reads exactly as the map will, so that building it
+        // cannot fail then. A payload that does not is read again without that check: it is
+        // refused all the same, but after its claims and its signature, as every other token
+        // is told apart.
+        let (registered, map_reads) = match parse_object::<Checked<'_>>(payload) {
+            Some(Checked(registered)) => (registered, true),
+            None => (
+                parse_object::<Registered<'_>>(payload).ok_or(ApproovErrorKind::MalformedClaims)?,
+                false,
+            ),
+        };
         let exp = self.check_claims(&registered, now)?;
 
         key.verify(alg, message.as_bytes(), signature)?;
-        // The claims are kept as text; the map is built only if a handler asks for it. Read
-        // here exactly as the map would be, so that it cannot fail then; no allocation but
-        // the text itself.
-        parse_object::<ValidObject>(payload).ok_or(ApproovErrorKind::MalformedClaims)?;
+        if !map_reads {
+            return Err(ApproovErrorKind::MalformedClaims);
+        }
         let json = std::str::from_utf8(payload).map_err(|_| ApproovErrorKind::MalformedClaims)?;
         let spans: Spans = registered.known.map(|raw| {
             raw.map(|raw| {
@@ -334,11 +343,37 @@ struct Registered<'a> {
 
 impl<'de> Deserialize<'de> for Registered<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(RegisteredVisitor)
+        d.deserialize_map(RegisteredVisitor { checked: false })
     }
 }
 
-struct RegisteredVisitor;
+/// The registered claims, read from a payload that also reads exactly as
+/// `serde_json::Map<String, Value>` reads it: every value read as `Valid`, the top-level keys
+/// as plain strings (a `Map` gives no key a special meaning).
+struct Checked<'a>(Registered<'a>);
+
+impl<'de> Deserialize<'de> for Checked<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RegisteredVisitor { checked: true })
+            .map(Checked)
+    }
+}
+
+struct RegisteredVisitor {
+    /// Every value is read as `Valid`, not merely skipped.
+    checked: bool,
+}
+
+impl RegisteredVisitor {
+    /// A claim's raw value, read as `Valid` too when `checked`.
+    fn raw<'de, A: MapAccess<'de>>(&self, map: &mut A) -> Result<&'de RawValue, A::Error> {
+        let raw: &RawValue = map.next_value()?;
+        if self.checked {
+            serde_json::from_str::<Valid>(raw.get()).map_err(A::Error::custom)?;
+        }
+        Ok(raw)
+    }
+}
 
 impl<'de> Visitor<'de> for RegisteredVisitor {
     type Value = Registered<'de>;
@@ -361,9 +396,11 @@ impl<'de> Visitor<'de> for RegisteredVisitor {
                 if slot.is_some() {
                     return Err(A::Error::custom("a registered claim is repeated"));
                 }
-                *slot = Some(map.next_value()?);
+                *slot = Some(self.raw(&mut map)?);
             } else if let Some(i) = KNOWN.iter().position(|k| *k == name) {
-                claims.known[i] = Some(map.next_value()?);
+                claims.known[i] = Some(self.raw(&mut map)?);
+            } else if self.checked {
+                map.next_value::<Valid>()?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -395,27 +432,6 @@ impl<'de> Deserialize<'de> for Key<'de> {
             }
         }
         d.deserialize_str(KeyVisitor)
-    }
-}
-
-/// The payload read exactly as `serde_json::Map<String, Value>` reads it, keeping nothing.
-struct ValidObject;
-
-impl<'de> Deserialize<'de> for ValidObject {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor;
-        impl<'de> Visitor<'de> for ObjectVisitor {
-            type Value = ValidObject;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ValidObject, A::Error> {
-                // Top-level keys are plain strings for a `Map`, with no special key.
-                while map.next_entry::<Key<'de>, Valid>()?.is_some() {}
-                Ok(ValidObject)
-            }
-        }
-        d.deserialize_map(ObjectVisitor)
     }
 }
 
@@ -648,6 +664,42 @@ mod tests {
             ok(format!(r#"{{"exp":{exp},"iss":7,"aud":["a",1]}}"#)),
             Ok(exp)
         );
+    }
+
+    #[test]
+    fn the_one_pass_check_accepts_exactly_the_payloads_the_claims_map_reads() {
+        // The oracle is serde_json itself: a payload passes the one-pass check exactly when
+        // the registered claims read and a `Map<String, Value>` reads it too.
+        let magic = "$serde_json::private::RawValue";
+        let payloads = [
+            r#"{"exp":1,"did":"d","x":{"y":[1,2.5,null,true,"s"]}}"#.to_owned(),
+            r#"{"exp":1,"x":1e999}"#.into(),
+            r#"{"exp":1e999}"#.into(),
+            r#"{"exp":1,"did":1e999}"#.into(),
+            r#"{"exp":1,"aud":["a",1e999]}"#.into(),
+            r#"{"exp":1,"x":"\ud800"}"#.into(),
+            r#"{"exp":1,"iss":"\ud800"}"#.into(),
+            r#"{"exp":1,"pay":"\ud800"}"#.into(),
+            format!(r#"{{"exp":1,"x":{{"{magic}":"[1]"}}}}"#),
+            format!(r#"{{"exp":1,"x":{{"{magic}":"[1"}}}}"#),
+            format!(r#"{{"exp":1,"x":{{"{magic}":7}}}}"#),
+            format!(r#"{{"exp":1,"aud":{{"{magic}":7}}}}"#),
+            format!(r#"{{"{magic}":"1","exp":1}}"#),
+            r#"{"exp":1,"exp":2}"#.into(),
+            r#"{"exp":1,"did":"a","did":"b"}"#.into(),
+            r#"{"exp":1} x"#.into(),
+            r#"[1]"#.into(),
+        ];
+        for payload in payloads {
+            let bytes = payload.as_bytes();
+            let map_reads = parse_object::<Registered<'_>>(bytes).is_some()
+                && serde_json::from_slice::<serde_json::Map<String, Value>>(bytes).is_ok();
+            assert_eq!(
+                parse_object::<Checked<'_>>(bytes).is_some(),
+                map_reads,
+                "{payload}"
+            );
+        }
     }
 
     #[test]
