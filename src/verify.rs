@@ -603,6 +603,20 @@ mod tests {
     }
 
     #[test]
+    fn a_token_is_good_from_nbf_less_the_leeway_on_and_not_a_moment_before() {
+        let config = config(5);
+        let verifier = &config.shared.verifier;
+        // Whole seconds plus a quarter: exact in an f64, so the boundary is reached exactly.
+        let nbf = now().trunc() + 100.25;
+        let token = mint_raw(&format!(r#"{{"exp":{},"nbf":{nbf}}}"#, nbf + 600.0));
+        assert_eq!(
+            verifier.verify(&token, nbf - 5.5).unwrap_err(),
+            ApproovErrorKind::NotYetValid
+        );
+        assert!(verifier.verify(&token, nbf - 5.0).is_ok());
+    }
+
+    #[test]
     fn an_expired_token_is_refused_before_its_signature_is_checked() {
         let config = config(0);
         let verifier = &config.shared.verifier;

@@ -275,6 +275,44 @@ mod tests {
     /// `openssl ecparam -name prime256v1 -genkey | openssl ec -pubout -outform DER | base64`
     const IPK: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1e1Oi6Y/FiU5ZnChVu+8dsJJlixN3kAcZj7U9ZTAlVNNsdJu3BNOdQc+tXgtXkrzPh5bFxqHTckvUQZ5iwE3rQ==";
 
+    /// The parameters of an `install` signature whose `Signature-Input` is `install=(...)`
+    /// followed by `params`.
+    fn parameters(params: &str) -> sfv::Parameters {
+        let header = format!(r#"install=("@method");alg="ecdsa-p256-sha256"{params}"#);
+        let dictionary = Parser::new(header.as_bytes())
+            .parse::<Dictionary>()
+            .unwrap();
+        match dictionary.get(LABEL) {
+            Some(ListEntry::InnerList(list)) => list.params.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_signature_is_good_up_to_the_instant_its_window_closes_and_not_after() {
+        // Every time is a whole number of seconds, so these sums are exact in an f64 and the
+        // boundaries are reached exactly.
+        let verifier = SigningVerifier::new(
+            SigningConfig::new(MessageSigning::Require)
+                .with_clock_skew(std::time::Duration::from_secs(30))
+                .with_max_age(Some(std::time::Duration::from_secs(300))),
+        )
+        .unwrap();
+        let at = |params: &str, now: f64| verifier.check_parameters(&parameters(params), now);
+        let created = 1_700_000_000.0;
+        let expired = Err(ApproovErrorKind::SignatureExpired);
+        let with_expiry = ";created=1700000000;expires=1700000060";
+        // `expires` plus the skew is the last good instant.
+        assert_eq!(at(with_expiry, created + 60.0 + 30.0), Ok(()));
+        assert_eq!(at(with_expiry, created + 60.0 + 30.5), expired);
+        // Without `expires`: `created` plus the maximum age plus the skew.
+        assert_eq!(at(";created=1700000000", created + 300.0 + 30.0), Ok(()));
+        assert_eq!(at(";created=1700000000", created + 300.0 + 30.5), expired);
+        // Made in the future: good up to the skew ahead of the clock.
+        assert_eq!(at(";created=1700000000", created - 30.0), Ok(()));
+        assert_eq!(at(";created=1700000000", created - 30.5), expired);
+    }
+
     #[test]
     fn an_ipk_spki_of_an_uncompressed_p256_key_from_openssl_is_accepted() {
         assert!(decode_ipk(IPK).is_ok());
