@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::sdk_support;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::routing::post;
@@ -184,4 +185,69 @@ async fn the_service_is_ready_only_when_its_inner_service_is() {
         std::future::poll_fn(|cx| <_ as Service<Request<Body>>>::poll_ready(&mut service, cx))
             .await;
     assert_eq!(ready, Err("inner service unavailable"));
+}
+
+// ---- component names the RFC forbids, even under a signature that verifies -------------------
+
+/// A GET to `/v1/orders` signed over `base`, whose covered components are `components`, with
+/// `Content-Type` sent: the answer from a server that requires signatures.
+async fn signed_get_with_components(components: &str, base_line: &str) -> sdk_support::Answer {
+    use sdk_support::{config, raw, sdk_params, serve, signature_headers};
+    let addr = serve(config(&[("APPROOV_MESSAGE_SIGNING", "require")]).unwrap()).await;
+    let key = InstallationKey::generate().unwrap();
+    let token = sdk_support::token(&key);
+    let params = sdk_params(components);
+    let base = format!(
+        "\"@method\": GET\n\
+         \"@target-uri\": https://api.example.com/v1/orders\n\
+         \"approov-token\": {token}\n\
+         {base_line}\n\
+         \"@signature-params\": {params}"
+    );
+    let (input, signature) = signature_headers(&key, &params, &base, false);
+    let headers = [
+        ("Host", "api.example.com"),
+        ("Approov-Token", token.as_str()),
+        ("Content-Type", "application/json"),
+        ("Signature-Input", input.as_str()),
+        ("Signature", signature.as_str()),
+    ];
+    raw(addr, "GET /v1/orders HTTP/1.1", &headers, b"").await
+}
+
+#[tokio::test]
+async fn a_covered_component_named_in_upper_case_is_malformed_even_when_its_signature_verifies() {
+    // RFC 9421 section 2.1: component names are lower case. The signer signed exactly the line
+    // it listed, so only the name check stands between this and a pass.
+    signed_get_with_components(
+        r#""@method" "@target-uri" "approov-token" "Content-Type""#,
+        "\"Content-Type\": application/json",
+    )
+    .await
+    .assert_rejected(ApproovErrorKind::SignatureMalformed);
+    // The same request named in lower case passes: the refusal above is the name's.
+    signed_get_with_components(
+        r#""@method" "@target-uri" "approov-token" "content-type""#,
+        "\"content-type\": application/json",
+    )
+    .await
+    .assert_ok("");
+}
+
+#[tokio::test]
+async fn a_covered_component_with_a_parameter_is_malformed_whatever_base_was_signed() {
+    // Component parameters (`;sf`, `;bs`, `;req`, `;key`) are not what the SDKs send and are
+    // not implemented: refused before any base is built, whether the signer wrote the line
+    // with its parameter or without it.
+    for line in [
+        "\"content-type\";sf: application/json",
+        "\"content-type\": application/json",
+    ] {
+        signed_get_with_components(
+            r#""@method" "@target-uri" "approov-token" "content-type";sf"#,
+            line,
+        )
+        .await
+        .assert_rejected(ApproovErrorKind::SignatureMalformed);
+    }
 }
