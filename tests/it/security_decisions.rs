@@ -251,3 +251,16 @@ async fn a_covered_component_with_a_parameter_is_malformed_whatever_base_was_sig
         .assert_rejected(ApproovErrorKind::SignatureMalformed);
     }
 }
+
+#[tokio::test]
+async fn a_signature_covering_the_request_target_verifies_over_the_path_and_query_sent() {
+    // `@request-target` (RFC 9421 section 2.2.5) is the origin-form target as sent.
+    let components = r#""@method" "@target-uri" "approov-token" "@request-target""#;
+    signed_get_with_components(components, "\"@request-target\": /v1/orders")
+        .await
+        .assert_ok("");
+    // Signed for another target: the base the server builds differs.
+    signed_get_with_components(components, "\"@request-target\": /v1/orders?all=1")
+        .await
+        .assert_rejected(ApproovErrorKind::MessageSignatureInvalid);
+}
