@@ -190,8 +190,11 @@ mod tests {
             cache.admit(b"expensive", false),
             "an expensive token at once"
         );
+        // Inserts past the capacity evict: the cache stays full, not over-full.
+        cache.insert(b"one-more", claims());
+        assert!(!cache.admit(b"still-full", true));
         // A token removed (expired) leaves room again.
-        cache.remove(b"token-0");
+        cache.remove(b"one-more");
         assert!(cache.admit(b"after-remove", true));
         cache.insert(b"after-remove", claims());
         assert!(!cache.admit(b"full-again", true));
