@@ -612,6 +612,46 @@ async fn behind_a_proxy_that_rewrites_x_forwarded_a_clients_own_forwarded_header
         .assert_rejected(Kind::MessageSignatureInvalid);
 }
 
+#[tokio::test]
+async fn behind_a_proxy_that_sets_forwarded_its_last_element_gives_the_scheme_and_host_signed() {
+    // The proxy's element comes last, after the client's own; its `proto` matters as much as
+    // its `host`: a request that came in over plain http was signed for `http://`.
+    let addr =
+        serve(config(&[REQUIRE, ("APPROOV_TRUST_FORWARDED_HEADERS", "forwarded")]).unwrap()).await;
+    let key = InstallationKey::generate().unwrap();
+    let token = token(&key);
+    let send = |signed_for: &'static str| {
+        let (key, token) = (&key, token.clone());
+        async move {
+            let params = sdk_params(BASIC);
+            let base = basic_base(signed_for, &token, &params);
+            let (input, signature) = signature_headers(key, &params, &base, false);
+            let headers = [
+                ("Host", "10.0.0.7:8080"),
+                ("Approov-Token", token.as_str()),
+                ("Forwarded", "proto=https;host=evil.example"),
+                (
+                    "Forwarded",
+                    "for=192.0.2.60;proto=http;host=\"api.example.com\"",
+                ),
+                ("Signature-Input", input.as_str()),
+                ("Signature", signature.as_str()),
+            ];
+            raw(addr, "GET /v1/orders HTTP/1.1", &headers, b"").await
+        }
+    };
+    send("http://api.example.com/v1/orders").await.assert_ok("");
+    for wrong in [
+        "https://api.example.com/v1/orders",
+        "https://evil.example/v1/orders",
+        "http://10.0.0.7:8080/v1/orders",
+    ] {
+        send(wrong)
+            .await
+            .assert_rejected(Kind::MessageSignatureInvalid);
+    }
+}
+
 #[test]
 fn trust_forwarded_headers_true_is_a_config_error_asking_for_the_family() {
     let error = config(&[("APPROOV_TRUST_FORWARDED_HEADERS", "true")]).unwrap_err();

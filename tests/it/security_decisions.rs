@@ -158,6 +158,39 @@ async fn in_verify_mode_a_signature_input_without_a_signature_is_rejected_not_ta
     }
 }
 
+#[tokio::test]
+async fn by_default_a_signed_body_of_two_mib_is_read_and_checked_and_one_byte_more_is_refused() {
+    // The default limit is axum's own default body limit (2 MiB), so that the digest check
+    // refuses nothing axum would take; `body_too_large` past it, before any byte is read.
+    let key = InstallationKey::generate().unwrap();
+    let config = builder()
+        .with_message_signing(MessageSigning::Require)
+        .build()
+        .unwrap();
+    for (len, accepted) in [(2 * 1024 * 1024, true), (2 * 1024 * 1024 + 1, false)] {
+        let mut request = Request::post(URL)
+            .header("approov-token", token(&key))
+            .header("content-type", "application/octet-stream")
+            .body("z".repeat(len))
+            .unwrap();
+        RequestSigner::new(&key).sign(&mut request).unwrap();
+        assert!(request.headers().contains_key("content-digest"));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let response = app(config.clone(), calls.clone())
+            .oneshot(request.map(Body::from))
+            .await
+            .unwrap();
+        if accepted {
+            assert_eq!(response.status(), StatusCode::OK, "{len}");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body.len(), len, "the handler got the whole body");
+        } else {
+            assert_rejected(response, ApproovErrorKind::BodyTooLarge).await;
+            assert_eq!(calls.load(Ordering::SeqCst), 0, "the handler never ran");
+        }
+    }
+}
+
 /// An inner service that is not ready: `poll_ready` fails.
 #[derive(Clone)]
 struct NotReady;
