@@ -125,6 +125,42 @@ where
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_buffered_body_reports_its_exact_size_and_its_end_only_once_read() {
+        use http_body_util::BodyExt as _;
+        type Buffered = ApproovBody<http_body_util::Empty<Bytes>>;
+        // What hyper and tonic rely on when they forward the body (`Content-Length`, ending
+        // the stream): the body the handler gets from a digest check reports them exactly.
+        let mut body = Buffered::buffered(Bytes::from_static(b"hello"), None);
+        assert_eq!(body.size_hint().exact(), Some(5));
+        assert!(!body.is_end_stream());
+        let frame = body.frame().await.unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap(), "hello");
+        assert!(body.is_end_stream());
+        assert!(body.frame().await.is_none());
+
+        // Trailers still to come: not the end yet.
+        let mut trailers = HeaderMap::new();
+        trailers.insert("x-checksum", http::HeaderValue::from_static("1"));
+        let body = Buffered::buffered(Bytes::from_static(b"x"), Some(trailers.clone()));
+        assert!(!body.is_end_stream());
+        let body = Buffered::buffered(Bytes::new(), Some(trailers));
+        assert!(!body.is_end_stream());
+        assert_eq!(body.size_hint().exact(), Some(0));
+        let empty = Buffered::buffered(Bytes::new(), None);
+        assert!(empty.is_end_stream());
+    }
+
+    #[test]
+    fn a_streaming_body_reports_what_the_inner_body_does() {
+        let full = ApproovBody::new(http_body_util::Full::new(Bytes::from_static(b"abc")));
+        assert_eq!(full.size_hint().exact(), Some(3));
+        assert!(!full.is_end_stream());
+        let empty = ApproovBody::new(http_body_util::Empty::<Bytes>::new());
+        assert!(empty.is_end_stream());
+        assert_eq!(empty.size_hint().exact(), Some(0));
+    }
+
     #[test]
     fn a_buffered_body_debug_shows_its_length_and_never_its_bytes() {
         let mut trailers = HeaderMap::new();

@@ -652,6 +652,111 @@ async fn behind_a_proxy_that_sets_forwarded_its_last_element_gives_the_scheme_an
     }
 }
 
+#[tokio::test]
+async fn a_default_port_is_dropped_only_for_its_own_scheme() {
+    let key = InstallationKey::generate().unwrap();
+    // Port 80 behind a proxy that says the client used plain http: `http://host`, no port.
+    let proxied =
+        serve(config(&[REQUIRE, ("APPROOV_TRUST_FORWARDED_HEADERS", "forwarded")]).unwrap()).await;
+    let token = token(&key);
+    let params = sdk_params(BASIC);
+    let signed =
+        |uri: &str| signature_headers(&key, &params, &basic_base(uri, &token, &params), false);
+    for (uri, accepted) in [
+        ("http://api.example.com/v1/orders", true),
+        ("http://api.example.com:80/v1/orders", false),
+    ] {
+        let (input, signature) = signed(uri);
+        let headers = [
+            ("Host", "10.0.0.7:8080"),
+            ("Approov-Token", token.as_str()),
+            ("Forwarded", "proto=http;host=api.example.com:80"),
+            ("Signature-Input", input.as_str()),
+            ("Signature", signature.as_str()),
+        ];
+        let answer = raw(proxied, "GET /v1/orders HTTP/1.1", &headers, b"").await;
+        if accepted {
+            answer.assert_ok("");
+        } else {
+            answer.assert_rejected(Kind::MessageSignatureInvalid);
+        }
+    }
+    // Port 80 on an https request (no scheme on the wire: `https`) is not a default port.
+    let direct = serve(config(&[REQUIRE]).unwrap()).await;
+    for (uri, accepted) in [
+        ("https://api.example.com:80/v1/orders", true),
+        ("https://api.example.com/v1/orders", false),
+    ] {
+        let (input, signature) = signed(uri);
+        let headers = [
+            ("Host", "api.example.com:80"),
+            ("Approov-Token", token.as_str()),
+            ("Signature-Input", input.as_str()),
+            ("Signature", signature.as_str()),
+        ];
+        let answer = raw(direct, "GET /v1/orders HTTP/1.1", &headers, b"").await;
+        if accepted {
+            answer.assert_ok("");
+        } else {
+            answer.assert_rejected(Kind::MessageSignatureInvalid);
+        }
+    }
+}
+
+// ---- the environment's signing settings -------------------------------------------------------
+
+/// An unsigned GET carrying a token with `ipk`, to a server configured with `vars`.
+async fn unsigned_get(vars: &[(&'static str, &str)]) -> Answer {
+    let addr = serve(config(vars).unwrap()).await;
+    let token = token(&InstallationKey::generate().unwrap());
+    let headers = [
+        ("Host", "api.example.com"),
+        ("Approov-Token", token.as_str()),
+    ];
+    raw(addr, "GET /v1/orders HTTP/1.1", &headers, b"").await
+}
+
+#[tokio::test]
+async fn approov_message_signing_off_is_taken_and_turns_the_check_off() {
+    unsigned_get(&[("APPROOV_MESSAGE_SIGNING", "off")])
+        .await
+        .assert_ok("");
+    unsigned_get(&[REQUIRE])
+        .await
+        .assert_rejected(Kind::SignatureMissing);
+}
+
+#[tokio::test]
+async fn approov_signature_max_age_seconds_refuses_an_older_signature_without_expires_and_0_turns_it_off()
+ {
+    let key = InstallationKey::generate().unwrap();
+    let token = token(&key);
+    // Made 120 s ago, with no `expires`: only the maximum age can refuse it.
+    let params = format!(
+        "({BASIC});alg=\"ecdsa-p256-sha256\";created={}",
+        now() - 120
+    );
+    let base = basic_base("https://api.example.com/v1/orders", &token, &params);
+    let (input, signature) = signature_headers(&key, &params, &base, false);
+    let headers = [
+        ("Host", "api.example.com"),
+        ("Approov-Token", token.as_str()),
+        ("Signature-Input", input.as_str()),
+        ("Signature", signature.as_str()),
+    ];
+    for (max_age, accepted) in [("60", false), ("600", true), ("0", true)] {
+        let addr =
+            serve(config(&[REQUIRE, ("APPROOV_SIGNATURE_MAX_AGE_SECONDS", max_age)]).unwrap())
+                .await;
+        let answer = raw(addr, "GET /v1/orders HTTP/1.1", &headers, b"").await;
+        if accepted {
+            answer.assert_ok("");
+        } else {
+            answer.assert_rejected(Kind::SignatureExpired);
+        }
+    }
+}
+
 #[test]
 fn trust_forwarded_headers_true_is_a_config_error_asking_for_the_family() {
     let error = config(&[("APPROOV_TRUST_FORWARDED_HEADERS", "true")]).unwrap_err();

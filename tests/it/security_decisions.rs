@@ -297,3 +297,86 @@ async fn a_signature_covering_the_request_target_verifies_over_the_path_and_quer
         .await
         .assert_rejected(ApproovErrorKind::MessageSignatureInvalid);
 }
+
+// ---- the builder's signing settings take effect ---------------------------------------------
+
+/// A request signed over a hand-written base without `expires`, to a server built with
+/// `signing`: a GET, or a POST of `body` whose signature does not cover `content-digest`.
+async fn signed_without_expires_or_digest(
+    signing: SigningConfig,
+    body: &'static [u8],
+) -> sdk_support::Answer {
+    use sdk_support::{raw, serve, signature_headers};
+    let config = ApproovConfig::builder()
+        .with_secret(sdk_support::SECRET, None)
+        .unwrap()
+        .with_signing_config(signing)
+        .build()
+        .unwrap();
+    let addr = serve(config).await;
+    let key = InstallationKey::generate().unwrap();
+    let token = sdk_support::token(&key);
+    let method = if body.is_empty() { "GET" } else { "POST" };
+    let params = format!(
+        r#"("@method" "@target-uri" "approov-token");alg="ecdsa-p256-sha256";created={}"#,
+        sdk_support::now()
+    );
+    let base = format!(
+        "\"@method\": {method}\n\
+         \"@target-uri\": https://api.example.com/v1/orders\n\
+         \"approov-token\": {token}\n\
+         \"@signature-params\": {params}"
+    );
+    let (input, signature) = signature_headers(&key, &params, &base, false);
+    let length = body.len().to_string();
+    let headers = [
+        ("Host", "api.example.com"),
+        ("Approov-Token", token.as_str()),
+        ("Content-Length", length.as_str()),
+        ("Signature-Input", input.as_str()),
+        ("Signature", signature.as_str()),
+    ];
+    raw(
+        addr,
+        &format!("{method} /v1/orders HTTP/1.1"),
+        &headers,
+        body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn with_mode_sets_the_mode_the_check_enforces() {
+    let signing = SigningConfig::new(MessageSigning::Off).with_mode(MessageSigning::Require);
+    assert_eq!(signing.mode(), MessageSigning::Require);
+    // Enforced: `require_expires` below refuses what `off` would have let through.
+    signed_without_expires_or_digest(signing.with_require_expires(true), b"")
+        .await
+        .assert_rejected(ApproovErrorKind::SignatureExpired);
+}
+
+#[tokio::test]
+async fn with_require_expires_refuses_a_signature_without_expires_and_keeps_the_other_settings() {
+    let signing = SigningConfig::new(MessageSigning::Require);
+    signed_without_expires_or_digest(signing.clone(), b"")
+        .await
+        .assert_ok("");
+    let strict = signing.with_require_expires(true);
+    assert_eq!(strict.mode(), MessageSigning::Require);
+    signed_without_expires_or_digest(strict, b"")
+        .await
+        .assert_rejected(ApproovErrorKind::SignatureExpired);
+}
+
+#[tokio::test]
+async fn with_require_digest_refuses_a_signed_body_the_signature_does_not_cover() {
+    let signing = SigningConfig::new(MessageSigning::Require);
+    signed_without_expires_or_digest(signing.clone(), b"{\"order\":1}")
+        .await
+        .assert_ok("{\"order\":1}");
+    let strict = signing.with_require_digest(true);
+    assert_eq!(strict.mode(), MessageSigning::Require);
+    signed_without_expires_or_digest(strict, b"{\"order\":1}")
+        .await
+        .assert_rejected(ApproovErrorKind::ContentDigestMismatch);
+}
