@@ -380,3 +380,58 @@ async fn with_require_digest_refuses_a_signed_body_the_signature_does_not_cover(
         .await
         .assert_rejected(ApproovErrorKind::ContentDigestMismatch);
 }
+
+/// A body that says it is empty (`content-length: 0`) before its stream has ended, as an
+/// HTTP/2 request whose `END_STREAM` comes in a later, empty DATA frame.
+struct DeclaredEmpty {
+    ended: bool,
+}
+
+impl http_body::Body for DeclaredEmpty {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        self.ended = true;
+        Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(0)
+    }
+}
+
+#[tokio::test]
+async fn a_request_declared_empty_needs_no_digest_even_before_its_stream_has_ended() {
+    // `require_digest` is about bodies: a request with `content-length: 0` has none, whether
+    // or not its stream has been seen to end yet.
+    let key = InstallationKey::generate().unwrap();
+    let mut request = Request::post(URL)
+        .header("approov-token", token(&key))
+        .body(String::new())
+        .unwrap();
+    RequestSigner::new(&key).sign(&mut request).unwrap();
+    assert!(!request.headers().contains_key("content-digest"));
+    let config = builder()
+        .with_signing_config(SigningConfig::new(MessageSigning::Require).with_require_digest(true))
+        .build()
+        .unwrap();
+    let (parts, _) = request.into_parts();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let response = app(config, calls.clone())
+        .oneshot(Request::from_parts(
+            parts,
+            Body::new(DeclaredEmpty { ended: false }),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
