@@ -171,6 +171,8 @@ async fn by_default_a_signed_body_of_two_mib_is_read_and_checked_and_one_byte_mo
         let mut request = Request::post(URL)
             .header("approov-token", token(&key))
             .header("content-type", "application/octet-stream")
+            // As hyper hands it on from the wire: the limit is checked on it before any read.
+            .header("content-length", len.to_string())
             .body("z".repeat(len))
             .unwrap();
         RequestSigner::new(&key).sign(&mut request).unwrap();
