@@ -233,8 +233,8 @@ impl Verifier {
         // The claims are kept as text; the map is built only if a handler asks for it. The
         // same pass checks that the text reads exactly as the map will, so that building it
         // cannot fail then. A payload that does not is read again without that check: it is
-        // refused all the same, but after its claims and its signature, as every other token
-        // is told apart.
+        // refused all the same, but only after its claims and its signature, so that its
+        // reason stays what it was (an expired or forged token says so, not `malformed_claims`).
         let (registered, map_reads) = match parse_object::<Checked<'_>>(payload) {
             Some(Checked(registered)) => (registered, true),
             None => (
