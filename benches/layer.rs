@@ -28,6 +28,8 @@
 //! - `stack/layer_hit/ALG`: the layer with the same token on every request;
 //! - `bound/...`: the same with token binding on (`pay` bound to `Authorization`);
 //! - `decode_alone/ALG`: `jsonwebtoken::decode` alone, the reference for the ratios;
+//! - `decode_pool/ALG`: `decode` alone over the misses' token stream, against `decode_alone`:
+//!   verifying the same token over and over is faster than verifying a stream of them;
 //! - `flood/...`: what hostile traffic costs: malformed tokens, expired tokens, and well-formed
 //!   ES256 tokens with bad signatures (each distinct, so none is cached).
 //!
@@ -334,6 +336,28 @@ fn fmt_ratio(r: Option<f64>) -> String {
     r.map_or_else(|| "-".into(), |r| format!("{r:.3}x"))
 }
 
+/// `jsonwebtoken::decode` alone on each token of `pool` in turn.
+fn decode_over(k: &KeyMaterial, mut pool: Pool) -> Case {
+    let key = k.decoding();
+    let mut validation = Validation::new(k.alg.jwt());
+    validation.leeway = 0;
+    validation.validate_aud = false;
+    Case {
+        name: format!("decode_pool/{}", k.alg.name()),
+        run: Box::new(move |n| {
+            let tokens: Vec<String> = (0..n)
+                .map(|_| pool.next().to_str().expect("ASCII").to_owned())
+                .collect();
+            let start = Instant::now();
+            for token in &tokens {
+                let decoded = jsonwebtoken::decode::<Value>(black_box(token), &key, &validation);
+                assert!(decoded.is_ok(), "every pooled token decodes");
+            }
+            start.elapsed()
+        }),
+    }
+}
+
 fn cases(filter: &[String]) -> Vec<Case> {
     let wanted = |name: &str| {
         filter.is_empty()
@@ -341,6 +365,8 @@ fn cases(filter: &[String]) -> Vec<Case> {
             || name == "stack/no_layer"
             || name == "bound/no_layer"
             || name.starts_with("decode_alone/")
+            // Only made for the algorithms whose stack cases were asked for.
+            || name.starts_with("decode_pool/")
     };
     let keys: Vec<KeyMaterial> = Alg::ALL.into_iter().map(KeyMaterial::generate).collect();
     let hs = &keys[0];
@@ -393,6 +419,9 @@ fn cases(filter: &[String]) -> Vec<Case> {
         }
         let one = Pool::new([k.mint(&claims(0, 3600.0, None))]);
         let fresh = mint_pool(k, pool_size(k.alg), 3600.0, None);
+        // `decode` over the misses' token stream: `decode_alone` verifies one token over and
+        // over, which the CPU learns (ES256 runs several % faster on it).
+        cases.push(decode_over(k, fresh.clone()));
         // The same fresh token stream for the hand-written middleware and the layer.
         cases.push(stack(
             &format!("stack/baseline_from_fn/{alg}"),
@@ -585,6 +614,21 @@ fn report(r: &Results, rounds: usize, sample: Duration) {
             "| {decode_name} | {} | | 1.000x | |",
             fmt_ns(r.median_of(&decode_name))
         );
+        let pooled = format!("decode_pool/{alg}");
+        if let Some(rounds) = r.rounds(&pooled) {
+            let ratio = median(
+                &rounds
+                    .iter()
+                    .zip(decode)
+                    .map(|(p, d)| p / d)
+                    .collect::<Vec<_>>(),
+            );
+            println!(
+                "| {pooled} (the misses' token stream) | {} | | {} | |",
+                fmt_ns(r.median_of(&pooled)),
+                fmt_ratio(Some(ratio))
+            );
+        }
         for case in ["baseline_from_fn", "layer_miss", "layer_hit"] {
             let name = format!("stack/{case}/{alg}");
             if r.index(&name).is_none() {
