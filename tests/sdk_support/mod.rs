@@ -124,6 +124,16 @@ impl Answer {
             "{self:?}"
         );
     }
+
+    /// `assert_ok("")` for `None`, `assert_rejected(kind)` for `Some(kind)`: for tables of
+    /// cases where some pass and some are refused.
+    #[track_caller]
+    pub fn assert_outcome(&self, rejected: Option<tower_approov::ApproovErrorKind>) {
+        match rejected {
+            None => self.assert_ok(""),
+            Some(kind) => self.assert_rejected(kind),
+        }
+    }
 }
 
 /// Writes `request_line` (`GET /x HTTP/1.1`), the `headers` lines as given (repeats and case
