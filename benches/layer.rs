@@ -124,9 +124,7 @@ struct Baseline {
 
 impl Baseline {
     fn new(keys: &KeyMaterial, bound: bool) -> Self {
-        let mut validation = Validation::new(keys.alg.jwt());
-        validation.leeway = 0;
-        validation.validate_aud = false;
+        let validation = keys.validation();
         Baseline {
             key: Arc::new(keys.decoding()),
             validation: Arc::new(validation),
@@ -339,9 +337,7 @@ fn fmt_ratio(r: Option<f64>) -> String {
 /// `jsonwebtoken::decode` alone on each token of `pool` in turn.
 fn decode_over(k: &KeyMaterial, mut pool: Pool) -> Case {
     let key = k.decoding();
-    let mut validation = Validation::new(k.alg.jwt());
-    validation.leeway = 0;
-    validation.validate_aud = false;
+    let validation = k.validation();
     Case {
         name: format!("decode_pool/{}", k.alg.name()),
         run: Box::new(move |n| {
@@ -383,9 +379,7 @@ fn cases(filter: &[String]) -> Vec<Case> {
     for k in &keys {
         let token = k.mint(&claims(0, 3600.0, None));
         let key = k.decoding();
-        let mut validation = Validation::new(k.alg.jwt());
-        validation.leeway = 0;
-        validation.validate_aud = false;
+        let validation = k.validation();
         jsonwebtoken::decode::<Value>(&token, &key, &validation).expect("decodes");
         cases.push(Case {
             name: format!("decode_alone/{}", k.alg.name()),

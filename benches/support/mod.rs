@@ -120,6 +120,15 @@ impl KeyMaterial {
         }
     }
 
+    /// What the baseline middleware and `decode` alone check: the algorithm, `exp` with no
+    /// leeway, no audience.
+    pub fn validation(&self) -> jsonwebtoken::Validation {
+        let mut validation = jsonwebtoken::Validation::new(self.alg.jwt());
+        validation.leeway = 0;
+        validation.validate_aud = false;
+        validation
+    }
+
     /// A layer configuration builder that trusts this key.
     pub fn builder(&self) -> ApproovConfigBuilder {
         let builder = ApproovConfig::builder();
