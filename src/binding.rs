@@ -6,10 +6,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use http::{HeaderMap, HeaderName};
+use http::HeaderName;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::check::HeaderSource;
 use crate::claims::ApproovClaims;
 use crate::error::ApproovErrorKind;
 
@@ -62,10 +63,10 @@ impl Binding {
     }
 
     /// Checks the token's `pay` claim against the request's binding headers.
-    pub(crate) fn check(
+    pub(crate) fn check<H: HeaderSource + ?Sized>(
         &self,
         claims: &ApproovClaims,
-        headers: &HeaderMap,
+        headers: &H,
     ) -> Result<(), ApproovErrorKind> {
         let claimed = match claims.pay_digest(decode_pay) {
             Ok(claimed) => claimed,
@@ -78,7 +79,7 @@ impl Binding {
         let trim = self.headers.len() > 1;
         let mut hasher = Sha256::new();
         for name in &*self.headers {
-            let value = single_value(headers, name)?.as_bytes();
+            let value = single_value(headers, name)?;
             hasher.update(if trim { value.trim_ascii() } else { value });
         }
         let expected: [u8; 32] = hasher.finalize().into();
@@ -105,11 +106,11 @@ fn decode_pay(claims: &ApproovClaims) -> Result<[u8; 32], ApproovErrorKind> {
     }
 }
 
-fn single_value<'a>(
-    headers: &'a HeaderMap,
-    name: &HeaderName,
-) -> Result<&'a http::HeaderValue, ApproovErrorKind> {
-    let mut values = headers.get_all(name).iter();
+fn single_value<'a, H: HeaderSource + ?Sized>(
+    headers: &'a H,
+    name: &'a HeaderName,
+) -> Result<&'a [u8], ApproovErrorKind> {
+    let mut values = headers.header_values(name);
     match (values.next(), values.next()) {
         (Some(value), None) => Ok(value),
         (None, _) => Err(ApproovErrorKind::BindingHeaderMissing),

@@ -99,6 +99,15 @@ pub enum ApproovErrorKind {
     /// When the token header holds `MITM_DETECTED` (after the prefix) in place of a token: the
     /// Approov SDK detected a man in the middle on the device's connection. Logged at `warn`.
     MitmDetected,
+    /// When the message signature covers `content-digest` but the front door cannot see the
+    /// body (a forward-auth call from nginx `auth_request`, say), so the body cannot be
+    /// checked.
+    BodyUnavailable,
+    /// When a signature must be checked against the request's origin and the request's own
+    /// authority (HTTP/2 `:authority`, or an absolute-form target) and its `Host` header
+    /// disagree, or `Host` is repeated: the handler may read one while the signature was
+    /// checked against the other.
+    AuthorityMismatch,
 }
 
 impl ApproovErrorKind {
@@ -143,6 +152,8 @@ impl ApproovErrorKind {
         Self::NoNetwork,
         Self::PoorNetwork,
         Self::MitmDetected,
+        Self::BodyUnavailable,
+        Self::AuthorityMismatch,
     ];
 
     /// The stable, machine-readable reason code written to logs and metrics.
@@ -190,6 +201,8 @@ impl ApproovErrorKind {
             Self::NoNetwork => "no_network",
             Self::PoorNetwork => "poor_network",
             Self::MitmDetected => "mitm_detected",
+            Self::BodyUnavailable => "body_unavailable",
+            Self::AuthorityMismatch => "authority_mismatch",
         }
     }
 

@@ -1,6 +1,6 @@
 //! [`ResponseFuture`]: the inner service's future, a ready rejection, or, for a request whose
-//! message signature covers `Content-Digest`, the body read and checked before the inner
-//! service is called. No box on any path.
+//! message signature covers `Content-Digest`, the body read (up to the limit and the deadline)
+//! and handed to the check before the inner service is called. No box on any path.
 
 use std::fmt;
 use std::future::Future;
@@ -8,33 +8,36 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
+use futures_timer::Delay;
 use http::request::Parts;
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::combinators::Collect;
-use http_body_util::{BodyExt as _, Collected, Limited};
+use http_body_util::{BodyExt as _, Collected, LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::body::ApproovBody;
-use crate::config::{Mode, ModeHandle};
-use crate::metrics::Observation;
-use crate::response::RejectionResponse;
-use crate::signing::{BoxError, DigestCheck};
+use crate::check::{BodyCheck, BodyRead, Verdict};
+use crate::config::ApproovConfig;
+use crate::response::{RejectionResponse, accepted, monitored, rejected};
+
+/// The error of a body read through [`http_body_util::Limited`].
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pin_project! {
     /// The response future of [`ApproovService`](crate::ApproovService).
     ///
     /// Generic over the inner service `S`, the request body `ReqBody` and the rejection
     /// response `R`, because a request whose message signature covers `Content-Digest` carries
-    /// all three in it: its body is read (up to the limit) and checked here, and only then is
-    /// the inner service called or the rejection built.
+    /// all three in it: its body is read (up to the limit, within the deadline) and checked
+    /// here, and only then is the inner service called or the rejection built.
     #[must_use = "futures do nothing unless polled"]
     pub struct ResponseFuture<S, ReqBody, R>
     where
         S: Service<Request<ApproovBody<ReqBody>>>,
         ReqBody: Body,
-        ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        ReqBody::Error: Into<BoxError>,
     {
         #[pin]
         kind: Kind<S, ReqBody, R>,
@@ -47,10 +50,10 @@ pin_project! {
     where
         S: Service<Request<ApproovBody<ReqBody>>>,
         ReqBody: Body,
-        ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        ReqBody::Error: Into<BoxError>,
     {
-        // The check passed (or failed in monitor mode), or the body was read and its digest
-        // matched: the inner service answers.
+        // The check passed (or failed in monitor mode), or the body was read and passed: the
+        // inner service answers.
         Future {
             #[pin]
             future: S::Future,
@@ -60,34 +63,34 @@ pin_project! {
             response: Option<S::Response>,
         },
         // The message signature covers `Content-Digest`: the body is being read, up to the
-        // limit. Once read, its digest is checked (synchronously), then the state becomes
-        // `Future` or `Rejected`.
+        // limit and until the deadline. Once read (or not), the check gives its verdict, and
+        // the state becomes `Future` or `Rejected`.
         Reading {
             #[pin]
             body: Collect<Limited<ReqBody>>,
+            #[pin]
+            deadline: Delay,
             after: Option<AfterRead<S, R>>,
         },
     }
 }
 
 /// What a request whose body is being read needs once it is read: the rest of the request,
-/// the inner service that was polled ready, and what a failure needs.
+/// the check to finish, the inner service that was polled ready, and what a failure needs.
 pub(crate) struct AfterRead<S, R> {
     pub(crate) parts: Parts,
+    pub(crate) check: BodyCheck,
     pub(crate) inner: S,
     pub(crate) rejection: R,
-    pub(crate) digest: DigestCheck,
-    /// The handle, not the mode: the mode in force when the body has arrived is the one used.
-    pub(crate) mode: ModeHandle,
-    pub(crate) observation: Observation,
+    pub(crate) config: ApproovConfig,
 }
 
 impl<S, R> AfterRead<S, R> {
-    /// Checks the body read against the digest, then calls the inner service with the same
-    /// bytes, or answers with the rejection.
+    /// Hands what was read to the check, then calls the inner service with the same bytes, or
+    /// answers with the rejection.
     fn finish<ReqBody, ResBody>(
         self,
-        read: Result<Collected<Bytes>, BoxError>,
+        read: Option<Result<Collected<Bytes>, BoxError>>,
     ) -> Result<S::Future, Response<ResBody>>
     where
         S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>,
@@ -95,31 +98,35 @@ impl<S, R> AfterRead<S, R> {
     {
         let Self {
             parts,
+            check,
             mut inner,
             rejection,
-            digest,
-            mode,
-            observation,
+            config,
         } = self;
-        let (outcome, read) = digest.check_read(read);
-        let body_read = read.is_some();
-        let (data, trailers) = read.unwrap_or_default();
-        let mut req = Request::from_parts(parts, ApproovBody::buffered(data, trailers));
-        match outcome {
-            Ok(()) => observation.finish(Mode::Enforce, Ok(())),
-            Err(kind) => {
-                // Monitor mode passes the request on when its body could be read whole. A
-                // body over the limit was only partly read, and one that failed to arrive
-                // (the client reset mid-body) is gone: the handler would get an empty or
-                // truncated body as if it were the request's, so neither goes on.
-                let mode = if body_read { mode.get() } else { Mode::Enforce };
-                let failure = crate::service::fail(kind, mode, observation, &mut req, &rejection);
-                if let Some(response) = failure {
-                    return Err(response);
-                }
+        let (verdict, data, trailers) = match read {
+            Some(Ok(collected)) => {
+                let trailers = collected.trailers().cloned();
+                let data = collected.to_bytes();
+                (check.finish(BodyRead::Complete(&data)), data, trailers)
             }
+            Some(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                (check.finish(BodyRead::TooLarge), Bytes::new(), None)
+            }
+            // The body failed to arrive, or did not arrive in time (`None`).
+            Some(Err(_)) | None => (check.finish(BodyRead::Failed), Bytes::new(), None),
+        };
+        let request = Request::from_parts(parts, ApproovBody::buffered(data, trailers));
+        match verdict {
+            Verdict::Accept(claims) => Ok(inner.call(accepted(request, claims, &config))),
+            Verdict::Monitor(error) => Ok(inner.call(monitored(request, error))),
+            Verdict::Reject(error) => Err(rejected(&rejection, error, &request)),
+            // The check reads no body twice; should it ever ask, nothing was let through.
+            Verdict::ReadBody(_) => Err(rejected(
+                &rejection,
+                crate::ApproovErrorKind::ContentDigestMismatch.into(),
+                &request,
+            )),
         }
-        Ok(inner.call(req))
     }
 }
 
@@ -161,11 +168,12 @@ where
         }
     }
 
-    /// Reads `body` up to the digest check's limit, then goes on as `after` says.
+    /// Reads `body` up to the check's limit and deadline, then goes on as `after` says.
     pub(crate) fn reading(body: ReqBody, after: AfterRead<S, R>) -> Self {
         Self {
             kind: Kind::Reading {
-                body: Limited::new(body, after.digest.limit()).collect(),
+                body: Limited::new(body, after.check.limit()).collect(),
+                deadline: Delay::new(after.check.deadline()),
                 after: Some(after),
             },
         }
@@ -192,12 +200,22 @@ where
                     };
                     return Poll::Ready(Ok(response));
                 }
-                KindProj::Reading { body, after } => {
+                KindProj::Reading {
+                    body,
+                    deadline,
+                    after,
+                } => {
                     // Checked before the body is polled again: a finished `Collect` must not be.
                     if after.is_none() {
                         polled_after_completion()
                     }
-                    let read = ready!(body.poll(cx));
+                    let read = match body.poll(cx) {
+                        Poll::Ready(read) => Some(read),
+                        Poll::Pending => {
+                            ready!(deadline.poll(cx));
+                            None
+                        }
+                    };
                     let Some(after) = after.take() else {
                         polled_after_completion()
                     };
@@ -214,7 +232,8 @@ where
     }
 }
 
-/// The one panic of this crate: a future polled again after it completed.
+/// A future polled again after it completed: a bug in the caller, and the one panic of the
+/// tower front door, as in every tower future (tower-http's `validate_request` does the same).
 #[allow(clippy::panic)]
 #[cold]
 fn polled_after_completion() -> ! {

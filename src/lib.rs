@@ -20,6 +20,7 @@
 mod binding;
 mod body;
 mod cache;
+mod check;
 mod claims;
 mod config;
 mod error;
@@ -47,6 +48,7 @@ mod verify;
 
 pub use binding::pay_claim_for;
 pub use body::ApproovBody;
+pub use check::{ApproovRequest, BodyCheck, BodyRead, HeaderSource, RequestBody, Verdict};
 pub use claims::ApproovClaims;
 pub use config::{
     ApproovConfig, ApproovConfigBuilder, DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_TOKEN_CACHE_SIZE,
@@ -65,8 +67,8 @@ pub use layer::ApproovLayer;
 pub use response::{JsonRejection, RejectionResponse, RequestHead};
 pub use service::ApproovService;
 pub use signing::{
-    DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,
-    ForwardedHeaders, MessageSigning, SigningConfig,
+    DEFAULT_SIGNATURE_BODY_READ_TIMEOUT, DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE,
+    DEFAULT_SIGNATURE_MAX_BODY_BYTES, ForwardedHeaders, MessageSigning, SigningConfig,
 };
 
 /// The README's examples, as doctests (see the top of this file).

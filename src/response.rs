@@ -1,7 +1,11 @@
 //! The response a failed check answers with.
 
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri, Version, header};
+use std::fmt;
 
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version, header};
+
+use crate::claims::ApproovClaims;
+use crate::config::ApproovConfig;
 use crate::error::ApproovError;
 
 /// Builds the response for a failed check.
@@ -45,13 +49,28 @@ pub trait RejectionResponse<B> {
 /// The head of a rejected request (method, URI, version, headers), as the
 /// [`RejectionResponse`] sees it.
 ///
-/// The headers include the token header: never copy that one into the response or a log.
-#[derive(Debug, Clone, Copy)]
+/// The headers include the token header: never copy that one into the response or a log. Its
+/// `Debug` output shows the method, the path, the version and the header names only: the
+/// query and the header values (the token, `Authorization`, `Cookie`) may be credentials.
+#[derive(Clone, Copy)]
 pub struct RequestHead<'a> {
     method: &'a Method,
     uri: &'a Uri,
     version: Version,
     headers: &'a HeaderMap,
+}
+
+impl fmt::Debug for RequestHead<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.keys().map(http::HeaderName::as_str).collect();
+        f.debug_struct("RequestHead")
+            .field("method", self.method)
+            .field("path", &self.uri.path())
+            .field("query", &self.uri.query().map(|_| "[redacted]"))
+            .field("version", &self.version)
+            .field("headers", &names)
+            .finish()
+    }
 }
 
 impl<'a> RequestHead<'a> {
@@ -117,4 +136,40 @@ where
     fn rejection(&self, error: &ApproovError, request: &RequestHead<'_>) -> Response<B> {
         self(error, request)
     }
+}
+
+/// What the inner service receives once the check passed: the claims in the extensions, the
+/// token header removed when configured.
+pub(crate) fn accepted<B>(
+    mut request: Request<B>,
+    claims: ApproovClaims,
+    config: &ApproovConfig,
+) -> Request<B> {
+    if let Some(header) = config.token_header_to_strip() {
+        request.headers_mut().remove(header);
+    }
+    request.extensions_mut().insert(claims);
+    request
+}
+
+/// What the inner service receives in monitor mode after a failed check: the error, and no
+/// claims, not even an outer layer's.
+pub(crate) fn monitored<B>(mut request: Request<B>, error: ApproovError) -> Request<B> {
+    request.extensions_mut().remove::<ApproovClaims>();
+    request.extensions_mut().insert(error);
+    request
+}
+
+/// The rejection response, carrying the error in its extensions.
+pub(crate) fn rejected<R, B, ResBody>(
+    rejection: &R,
+    error: ApproovError,
+    request: &Request<B>,
+) -> Response<ResBody>
+where
+    R: RejectionResponse<ResBody>,
+{
+    let mut response = rejection.rejection(&error, &RequestHead::of(request));
+    response.extensions_mut().insert(error);
+    response
 }

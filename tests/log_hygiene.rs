@@ -293,6 +293,7 @@ fn signed(
                 "signature-input" => "signature-input",
                 "content-digest" => "content-digest",
                 "content-length" => "content-length",
+                "host" => "host",
                 other => panic!("unexpected header {other}"),
             };
             (name, value.as_bytes().to_vec())
@@ -406,6 +407,17 @@ fn signed_cases(addr: SocketAddr) -> (Vec<Case>, Vec<String>) {
         ),
         c(K::BodyTooLarge, over_limit),
         c(K::InstallationKeyMissing, get(&no_ipk)),
+        // The request's own authority (the absolute URI) and its `Host` disagree.
+        c(
+            K::AuthorityMismatch,
+            signed(
+                addr,
+                &token,
+                None,
+                &[("host", "other.example")],
+                RequestSigner::new(&key),
+            ),
+        ),
         c(K::InstallationKeyMalformed, get(&bad_ipk)),
         c(
             K::MessageSignatureInvalid,
@@ -610,8 +622,15 @@ async fn no_rejection_path_logs_a_token_secret_signature_or_binding_value() {
     let all: BTreeSet<_> = ApproovErrorKind::ALL
         .iter()
         // A clock before 1970 cannot be produced over HTTP without changing the machine's
-        // clock; `verify::clock_tests` covers that kind.
-        .filter(|k| **k != ApproovErrorKind::ClockBeforeEpoch)
+        // clock; `verify::clock_tests` covers that kind. `body_unavailable` comes only from a
+        // front door that cannot see the body, which the tower layer always can
+        // (`tests/it/core_check.rs` covers it).
+        .filter(|k| {
+            !matches!(
+                **k,
+                ApproovErrorKind::ClockBeforeEpoch | ApproovErrorKind::BodyUnavailable
+            )
+        })
         .map(|k| k.reason_code())
         .collect();
     assert_eq!(covered, all, "a reason kind has no case here");

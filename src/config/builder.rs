@@ -499,10 +499,11 @@ impl ApproovConfigBuilder {
             audiences: self.audiences.map(Vec::into_boxed_slice),
             cache: TokenCache::new(self.token_cache_size),
         };
+        let token_header = self.token_header;
         let config = ApproovConfig {
             shared: Arc::new(Shared {
                 verifier: Arc::new(verifier),
-                token_header: self.token_header,
+                token_header: token_header.clone(),
                 token_prefix: self.token_prefix.map(String::into_boxed_str),
                 max_token_length: self.max_token_length,
                 strip_token_header: self.strip_token_header,
@@ -510,7 +511,7 @@ impl ApproovConfigBuilder {
                 allow_missing_pay: self.allow_missing_pay,
                 mode: ModeHandle::new(self.mode),
                 cache_size: self.token_cache_size,
-                signing: SigningVerifier::new(self.signing),
+                signing: SigningVerifier::new(self.signing, token_header),
             }),
         };
         Ok((config, first))

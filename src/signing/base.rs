@@ -12,9 +12,18 @@ use http::HeaderName;
 use http::uri::Authority;
 use sfv::{BareItem, InnerList, ItemSerializer, ListSerializer};
 
+use super::CONTENT_DIGEST;
 use super::config::{ForwardedHeaders, SigningConfig, normalize_authority};
-use super::{CONTENT_DIGEST, RequestView};
+use crate::check::{ApproovRequest, HeaderSource};
 use crate::error::ApproovErrorKind;
+
+/// A request as the signature base sees it: the request, the signing settings and the header
+/// that carries the token.
+pub(crate) struct View<'r, 'a, H: ?Sized> {
+    pub(crate) request: &'r ApproovRequest<'a, H>,
+    pub(crate) config: &'r SigningConfig,
+    pub(crate) token_header: &'r HeaderName,
+}
 
 /// How the URL components (`@target-uri`, `@authority`, `@path`, `@query`) are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,15 +64,14 @@ pub(crate) struct Built {
 /// # Errors
 ///
 /// As [`signature_base`], from the RFC form (the other forms fail in the same cases).
-pub(crate) fn verify_forms(
+pub(crate) fn verify_forms<H: HeaderSource + ?Sized>(
     input: &InnerList,
-    request: &RequestView<'_>,
-    config: &SigningConfig,
+    view: &View<'_, '_, H>,
     mut verify: impl FnMut(&[u8]) -> bool,
 ) -> Result<Option<Built>, ApproovErrorKind> {
     let mut tried: Vec<Vec<u8>> = Vec::with_capacity(MAX_VERIFICATIONS);
     for form in FORMS {
-        let built = signature_base(input, request, config, form)?;
+        let built = signature_base(input, view, form)?;
         if tried.contains(&built.base) {
             continue;
         }
@@ -88,12 +96,12 @@ pub(crate) fn verify_forms(
 /// header the request does not have is a
 /// [`MessageSignatureInvalid`](ApproovErrorKind::MessageSignatureInvalid), as it would be if it
 /// had been stripped in flight.
-pub(crate) fn signature_base(
+pub(crate) fn signature_base<H: HeaderSource + ?Sized>(
     input: &InnerList,
-    request: &RequestView<'_>,
-    config: &SigningConfig,
+    view: &View<'_, '_, H>,
     form: Form,
 ) -> Result<Built, ApproovErrorKind> {
+    let request = view.request;
     let mut base = Vec::with_capacity(512);
     let mut origin: Option<(Cow<'_, str>, String)> = None;
     let mut seen: Vec<&str> = Vec::with_capacity(input.items.len());
@@ -121,16 +129,16 @@ pub(crate) fn signature_base(
         base.extend_from_slice(b": ");
 
         if let Some(derived) = name.strip_prefix('@') {
-            let uri = request.uri;
-            let path = match uri.path() {
+            let path = match request.path {
                 "" => "/",
                 path => path,
             };
+            let query = request.query;
             match derived {
-                "method" => base.extend_from_slice(request.method.as_str().as_bytes()),
+                "method" => base.extend_from_slice(request.method.as_bytes()),
                 "target-uri" | "authority" | "scheme" => {
                     if origin.is_none() {
-                        origin = Some(resolve_origin(request, config)?);
+                        origin = Some(resolve_origin(view)?);
                     }
                     let Some((scheme, authority)) = &origin else {
                         return Err(ApproovErrorKind::MessageSignatureInvalid);
@@ -146,14 +154,14 @@ pub(crate) fn signature_base(
                             base.extend_from_slice(b"://");
                             base.extend_from_slice(authority.as_bytes());
                             match form {
-                                Form::Rfc => push_path_and_query(&mut base, path, uri.query()),
+                                Form::Rfc => push_path_and_query(&mut base, path, query),
                                 Form::Verbatim => {
                                     let path = if path == "/" { "" } else { path };
-                                    push_path_and_query(&mut base, path, uri.query());
+                                    push_path_and_query(&mut base, path, query);
                                 }
                                 Form::OkHttp => {
                                     push_encoded(&mut base, path, b"[]");
-                                    if let Some(query) = uri.query() {
+                                    if let Some(query) = query {
                                         base.push(b'?');
                                         push_encoded(&mut base, query, OKHTTP_QUERY);
                                     }
@@ -168,7 +176,7 @@ pub(crate) fn signature_base(
                     Form::OkHttp => push_encoded(&mut base, path, b"[]"),
                 },
                 "query" => {
-                    let query = uri.query().unwrap_or_default();
+                    let query = query.unwrap_or_default();
                     match form {
                         Form::Rfc => {
                             base.push(b'?');
@@ -178,7 +186,7 @@ pub(crate) fn signature_base(
                         Form::OkHttp => push_encoded(&mut base, query, OKHTTP_QUERY),
                     }
                 }
-                "request-target" => push_path_and_query(&mut base, path, uri.query()),
+                "request-target" => push_path_and_query(&mut base, path, query),
                 // `@signature-params` may not be covered; `@status` is for responses;
                 // `@query-param` needs a parameter; anything else is unknown.
                 _ => return Err(ApproovErrorKind::SignatureMalformed),
@@ -189,15 +197,15 @@ pub(crate) fn signature_base(
             if header == CONTENT_DIGEST {
                 covers_content_digest = true;
             }
-            let mut values = request.headers.get_all(&header).iter();
+            let mut values = request.headers.header_values(&header);
             let Some(first) = values.next() else {
                 return Err(ApproovErrorKind::MessageSignatureInvalid);
             };
             // Every field line, trimmed, joined with `, ` (RFC 9421 section 2.1).
-            base.extend_from_slice(first.as_bytes().trim_ascii());
+            base.extend_from_slice(first.trim_ascii());
             for value in values {
                 base.extend_from_slice(b", ");
-                base.extend_from_slice(value.as_bytes().trim_ascii());
+                base.extend_from_slice(value.trim_ascii());
             }
         }
         base.push(b'\n');
@@ -205,7 +213,7 @@ pub(crate) fn signature_base(
 
     // A signature that leaves out the method, the URL or the token could be replayed on
     // another request, or with another token: the SDKs always cover all three.
-    let token = request.token_header.as_str();
+    let token = view.token_header.as_str();
     if !["@method", "@target-uri", token]
         .iter()
         .all(|required| seen.contains(required))
@@ -288,30 +296,56 @@ fn host_only(authority: &str) -> &str {
 /// HTTP/2 request, or an absolute URI), else its `Host` header, and `https` when the request
 /// has no scheme. An HTTP/1.1 request in origin form has none, and mobile apps call `https`
 /// (iOS ATS and Android's cleartext rules block plain `http`), so that is what they signed.
-fn resolve_origin<'a>(
-    request: &RequestView<'a>,
-    config: &'a SigningConfig,
-) -> Result<(Cow<'a, str>, String), ApproovErrorKind> {
-    if let Some(origin) = &config.public_origin {
+///
+/// A request whose own authority and `Host` header disagree (or with several `Host` headers)
+/// is refused ([`AuthorityMismatch`](ApproovErrorKind::AuthorityMismatch)): the handler may
+/// read one while the signature was checked against the other.
+fn resolve_origin<'r, H: HeaderSource + ?Sized>(
+    view: &View<'r, '_, H>,
+) -> Result<(Cow<'r, str>, String), ApproovErrorKind> {
+    let request = view.request;
+    if let Some(origin) = &view.config.public_origin {
         return Ok((Cow::Borrowed(&*origin.scheme), origin.authority.to_string()));
     }
-    let (scheme, host) = match config.trust_forwarded {
-        Some(family) => forwarded(request, family),
+    let (forwarded_scheme, host) = match view.config.trust_forwarded {
+        Some(family) => forwarded(request.headers, family),
         None => (None, None),
     };
-    let scheme: Cow<'a, str> = match scheme {
-        Some(scheme) => Cow::Owned(scheme.to_ascii_lowercase()),
-        None => Cow::Borrowed(request.uri.scheme_str().unwrap_or("https")),
+    let scheme = match forwarded_scheme.or(request.scheme) {
+        Some(scheme) if scheme.bytes().any(|b| b.is_ascii_uppercase()) => {
+            Cow::Owned(scheme.to_ascii_lowercase())
+        }
+        Some(scheme) => Cow::Borrowed(scheme),
+        None => Cow::Borrowed("https"),
     };
+    let parse = |text: &[u8]| Authority::try_from(text).ok();
     let authority = match host {
-        Some(host) => host.parse::<Authority>().ok(),
-        None => match request.uri.authority() {
-            Some(authority) => Some(authority.clone()),
-            None => request
-                .headers
-                .get(http::header::HOST)
-                .and_then(|h| Authority::try_from(h.as_bytes()).ok()),
-        },
+        Some(host) => parse(host.as_bytes()),
+        None => {
+            const HOST: HeaderName = http::header::HOST;
+            let mut hosts = request.headers.header_values(&HOST);
+            let (host, more) = (hosts.next(), hosts.next());
+            if more.is_some() {
+                return Err(ApproovErrorKind::AuthorityMismatch);
+            }
+            match (request.authority, host) {
+                (Some(own), Some(host)) => {
+                    let (own, host) = (parse(own.as_bytes()), parse(host));
+                    let same = match (&own, &host) {
+                        (Some(own), Some(host)) => {
+                            normalize_authority(&scheme, own) == normalize_authority(&scheme, host)
+                        }
+                        _ => false,
+                    };
+                    if !same {
+                        return Err(ApproovErrorKind::AuthorityMismatch);
+                    }
+                    own
+                }
+                (Some(own), None) => parse(own.as_bytes()),
+                (None, host) => host.and_then(parse),
+            }
+        }
     }
     .ok_or(ApproovErrorKind::MessageSignatureInvalid)?;
     let authority = normalize_authority(&scheme, &authority);
@@ -319,26 +353,29 @@ fn resolve_origin<'a>(
 }
 
 /// `proto` and `host` as the nearest proxy set them: from the last element of `Forwarded`, or
-/// the last values of `X-Forwarded-Proto` and `X-Forwarded-Host`, all lines of a header taken
-/// together. Earlier values may come from the client itself.
-fn forwarded<'a>(
-    request: &RequestView<'a>,
+/// the last values of `X-Forwarded-Proto` and `X-Forwarded-Host` (or of `X-Forwarded-Proto`
+/// alone), all lines of a header taken together. Earlier values may come from the client
+/// itself.
+fn forwarded<H: HeaderSource + ?Sized>(
+    headers: &H,
     family: ForwardedHeaders,
-) -> (Option<&'a str>, Option<&'a str>) {
-    let headers = request.headers;
-    let last = |name: &str| {
+) -> (Option<&str>, Option<&str>) {
+    static FORWARDED: HeaderName = http::header::FORWARDED;
+    static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+    let last = |name: &'static HeaderName| {
         headers
-            .get_all(name)
-            .iter()
-            .next_back()
-            .and_then(|v| v.to_str().ok())
+            .header_values(name)
+            .last()
+            .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
+            .filter(|v| !v.is_empty())
     };
     match family {
         ForwardedHeaders::Forwarded => {
             let (mut proto, mut host) = (None, None);
-            for pair in last("forwarded").unwrap_or_default().split(';') {
+            for pair in last(&FORWARDED).unwrap_or_default().split(';') {
                 if let Some((key, value)) = pair.split_once('=') {
                     let value = value.trim().trim_matches('"');
                     match key.trim().to_ascii_lowercase().as_str() {
@@ -350,25 +387,20 @@ fn forwarded<'a>(
             }
             (proto, host)
         }
-        ForwardedHeaders::XForwarded => {
-            let non_empty = |v: Option<&'a str>| v.filter(|v| !v.is_empty());
-            (
-                non_empty(last("x-forwarded-proto")),
-                non_empty(last("x-forwarded-host")),
-            )
-        }
+        ForwardedHeaders::XForwarded => (last(&X_FORWARDED_PROTO), last(&X_FORWARDED_HOST)),
+        ForwardedHeaders::XForwardedProto => (last(&X_FORWARDED_PROTO), None),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use http::{HeaderMap, HeaderValue, Method, Uri};
+    use http::{HeaderMap, HeaderValue};
     use sfv::{Dictionary, ListEntry, Parser};
 
     use super::*;
     use crate::signing::MessageSigning;
 
-    const TOKEN: HeaderName = HeaderName::from_static("approov-token");
+    static TOKEN: HeaderName = HeaderName::from_static("approov-token");
 
     fn input(components: &str) -> InnerList {
         let field = format!("install=({components});created=1;alg=\"ecdsa-p256-sha256\"");
@@ -390,23 +422,29 @@ mod tests {
     /// The bases `verify_forms` tries for `target` (origin form, `Host: api.example.com`)
     /// when no signature verifies.
     fn tried(components: &str, target: &str, config: &SigningConfig) -> Vec<String> {
-        let uri: Uri = target.parse().unwrap();
         let headers = headers(&[("host", "api.example.com"), ("approov-token", "t")]);
-        let view = RequestView {
-            method: &Method::GET,
-            uri: &uri,
-            headers: &headers,
-            token_header: &TOKEN,
-            has_body: false,
-        };
+        let request = ApproovRequest::new("GET", target, &headers);
+        let view = view(&request, config, &TOKEN);
         let mut bases = Vec::new();
-        let found = verify_forms(&input(components), &view, config, |base| {
+        let found = verify_forms(&input(components), &view, |base| {
             bases.push(String::from_utf8(base.to_vec()).unwrap());
             false
         })
         .unwrap();
         assert!(found.is_none());
         bases
+    }
+
+    fn view<'r, 'a>(
+        request: &'r ApproovRequest<'a, HeaderMap>,
+        config: &'r SigningConfig,
+        token_header: &'r HeaderName,
+    ) -> View<'r, 'a, HeaderMap> {
+        View {
+            request,
+            config,
+            token_header,
+        }
     }
 
     fn first_lines(bases: &[String]) -> Vec<&str> {
@@ -457,17 +495,11 @@ mod tests {
         // Every URL component covered, the root, an encoded path byte, OkHttp characters and a
         // port: each form differs from the others, and still only three are tried.
         let all = r#""@target-uri" "@method" "@authority" "@path" "@query" "approov-token""#;
-        let uri: Uri = "/?q=^|%41".parse().unwrap();
         let headers = headers(&[("host", "API.example.com:8443"), ("approov-token", "t")]);
-        let view = RequestView {
-            method: &Method::GET,
-            uri: &uri,
-            headers: &headers,
-            token_header: &TOKEN,
-            has_body: false,
-        };
+        let request = ApproovRequest::new("GET", "/?q=^|%41", &headers);
+        let view = view(&request, &config, &TOKEN);
         let mut calls = 0;
-        verify_forms(&input(all), &view, &config, |_| {
+        verify_forms(&input(all), &view, |_| {
             calls += 1;
             false
         })
@@ -482,17 +514,11 @@ mod tests {
     {
         let config = SigningConfig::new(MessageSigning::Require);
         let components = r#""@method" "@target-uri" "@authority" "@path" "@query" "approov-token""#;
-        let uri: Uri = "/caf%C3%A9?q=1".parse().unwrap();
         let headers = headers(&[("host", "api.example.com:8443"), ("approov-token", "t")]);
-        let view = RequestView {
-            method: &Method::GET,
-            uri: &uri,
-            headers: &headers,
-            token_header: &TOKEN,
-            has_body: false,
-        };
+        let request = ApproovRequest::new("GET", "/caf%C3%A9?q=1", &headers);
+        let view = view(&request, &config, &TOKEN);
         let base = |form| {
-            let built = signature_base(&input(components), &view, &config, form).unwrap();
+            let built = signature_base(&input(components), &view, form).unwrap();
             String::from_utf8(built.base).unwrap()
         };
         assert!(base(Form::Rfc).contains(
@@ -512,18 +538,12 @@ mod tests {
     #[test]
     fn a_component_listed_twice_gives_its_line_twice() {
         let config = SigningConfig::new(MessageSigning::Require);
-        let uri: Uri = "/v1".parse().unwrap();
         let token = HeaderName::from_static("authorization");
         let headers = headers(&[("host", "api.example.com"), ("authorization", "Bearer t")]);
-        let view = RequestView {
-            method: &Method::GET,
-            uri: &uri,
-            headers: &headers,
-            token_header: &token,
-            has_body: false,
-        };
+        let request = ApproovRequest::new("GET", "/v1", &headers);
+        let view = view(&request, &config, &token);
         let components = r#""@method" "@target-uri" "authorization" "authorization""#;
-        let built = signature_base(&input(components), &view, &config, Form::Rfc).unwrap();
+        let built = signature_base(&input(components), &view, Form::Rfc).unwrap();
         assert_eq!(
             String::from_utf8(built.base).unwrap(),
             "\"@method\": GET\n\"@target-uri\": https://api.example.com/v1\n\
@@ -536,34 +556,22 @@ mod tests {
     #[test]
     fn a_component_listed_three_times_is_malformed() {
         let config = SigningConfig::new(MessageSigning::Require);
-        let uri: Uri = "/v1".parse().unwrap();
         let headers = headers(&[("host", "api.example.com"), ("approov-token", "t")]);
-        let view = RequestView {
-            method: &Method::GET,
-            uri: &uri,
-            headers: &headers,
-            token_header: &TOKEN,
-            has_body: false,
-        };
+        let request = ApproovRequest::new("GET", "/v1", &headers);
+        let view = view(&request, &config, &TOKEN);
         let components =
             r#""@method" "@target-uri" "approov-token" "approov-token" "approov-token""#;
         assert_eq!(
-            signature_base(&input(components), &view, &config, Form::Rfc).err(),
+            signature_base(&input(components), &view, Form::Rfc).err(),
             Some(ApproovErrorKind::SignatureMalformed)
         );
     }
 
     fn origin(config: &SigningConfig, pairs: &[(&'static str, &str)]) -> (String, String) {
-        let uri: Uri = "/".parse().unwrap();
         let headers = headers(pairs);
-        let view = RequestView {
-            method: &Method::GET,
-            uri: &uri,
-            headers: &headers,
-            token_header: &TOKEN,
-            has_body: false,
-        };
-        let (scheme, authority) = resolve_origin(&view, config).unwrap();
+        let request = ApproovRequest::new("GET", "/", &headers);
+        let view = view(&request, config, &TOKEN);
+        let (scheme, authority) = resolve_origin(&view).unwrap();
         (scheme.into_owned(), authority)
     }
 

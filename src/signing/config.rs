@@ -14,6 +14,8 @@ pub const DEFAULT_SIGNATURE_MAX_AGE: Duration = Duration::from_secs(300);
 /// The default limit on a body read to check its `Content-Digest`: 2 MiB, axum's own default
 /// body limit, so that the check refuses nothing axum would have accepted.
 pub const DEFAULT_SIGNATURE_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// The default time a body whose digest the signature covers may take to arrive: 10 seconds.
+pub const DEFAULT_SIGNATURE_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether requests must carry an Approov installation message signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,6 +51,9 @@ pub enum ForwardedHeaders {
     Forwarded,
     /// `X-Forwarded-Proto` and `X-Forwarded-Host`.
     XForwarded,
+    /// `X-Forwarded-Proto` only, the host coming from the request itself: for proxies that
+    /// overwrite the scheme but pass the client's `X-Forwarded-Host` on (AWS ALB, for one).
+    XForwardedProto,
 }
 
 /// The settings of the message signature check. Every setting has a documented default.
@@ -72,6 +77,7 @@ pub struct SigningConfig {
     pub(crate) public_origin: Option<Origin>,
     pub(crate) trust_forwarded: Option<ForwardedHeaders>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) body_read_timeout: Duration,
     pub(crate) allow_missing_ipk: bool,
     pub(crate) require_expires: bool,
     pub(crate) require_digest: bool,
@@ -93,6 +99,7 @@ impl SigningConfig {
             public_origin: None,
             trust_forwarded: None,
             max_body_bytes: DEFAULT_SIGNATURE_MAX_BODY_BYTES,
+            body_read_timeout: DEFAULT_SIGNATURE_BODY_READ_TIMEOUT,
             allow_missing_ipk: true,
             require_expires: false,
             require_digest: false,
@@ -183,6 +190,18 @@ impl SigningConfig {
         self
     }
 
+    /// How long a body whose digest the signature covers may take to arrive, from the moment
+    /// the layer starts reading it; a body still incomplete then is refused
+    /// ([`ContentDigestMismatch`](crate::ApproovErrorKind::ContentDigestMismatch), as a body
+    /// that failed to arrive), so that a client trickling bytes cannot hold the inner
+    /// service's readiness and up to the body limit in memory. Defaults to 10 seconds
+    /// ([`DEFAULT_SIGNATURE_BODY_READ_TIMEOUT`]), far more than a phone needs for 2 MiB.
+    /// Zero is a [`ConfigError`] from [`build`](crate::ApproovConfigBuilder::build).
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
     /// The mode.
     #[must_use]
     pub fn mode(&self) -> MessageSigning {
@@ -265,6 +284,7 @@ pub(crate) fn apply_env(
         config.trust_forwarded = match v.trim().to_ascii_lowercase().as_str() {
             "forwarded" => Some(ForwardedHeaders::Forwarded),
             "x-forwarded" => Some(ForwardedHeaders::XForwarded),
+            "x-forwarded-proto" => Some(ForwardedHeaders::XForwardedProto),
             // The old boolean: `false` still means "trust none". `true` used to trust both
             // families, which let a client's own `Forwarded` choose `@authority` behind a
             // proxy that only rewrites `X-Forwarded-*`: the family must now be named.
@@ -273,7 +293,8 @@ pub(crate) fn apply_env(
                 return Err(ConfigError::Invalid {
                     variable: FORWARDED,
                     expected: "`forwarded` or `x-forwarded`, the one header family your proxy \
-                               overwrites (`true` no longer works: name the family), or `false`",
+                               overwrites, or `x-forwarded-proto` when it overwrites only the \
+                               scheme (`true` no longer works: name the family), or `false`",
                 });
             }
         };
@@ -309,6 +330,9 @@ pub(crate) fn apply_env(
         // `0` turns the maximum age off, leaving `expires`.
         let age = seconds(&v, "APPROOV_SIGNATURE_MAX_AGE_SECONDS")?;
         config.max_age = (!age.is_zero()).then_some(age);
+    }
+    if let Some(v) = var("APPROOV_SIGNATURE_BODY_READ_TIMEOUT_SECONDS")? {
+        config.body_read_timeout = seconds(&v, "APPROOV_SIGNATURE_BODY_READ_TIMEOUT_SECONDS")?;
     }
     if let Some(v) = var("APPROOV_SIGNATURE_MAX_BODY_BYTES")? {
         config.max_body_bytes = v.trim().parse().map_err(|_| ConfigError::Invalid {

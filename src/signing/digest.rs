@@ -1,17 +1,13 @@
 //! `Content-Digest` (RFC 9530): parsed from the headers, checked against the body once read.
 
-use bytes::Bytes;
-use http::HeaderMap;
-use http_body_util::{Collected, LengthLimitError};
+use http::HeaderName;
 use sfv::ListEntry;
 use sha2::{Digest as _, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
 use super::{CONTENT_DIGEST, decode_binary, parse_dictionary};
+use crate::check::HeaderSource;
 use crate::error::ApproovErrorKind;
-
-/// The error of a body read through [`http_body_util::Limited`].
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The digests a covered `Content-Digest` announces, and the most body to read to check them.
 #[derive(Debug)]
@@ -28,8 +24,8 @@ impl DigestCheck {
     /// `sha-512` are ignored, but at least one of these two must be there.
     ///
     /// A `Content-Length` over the limit is refused here, before anything is read.
-    pub(crate) fn from_headers(
-        headers: &HeaderMap,
+    pub(crate) fn from_headers<H: HeaderSource + ?Sized>(
+        headers: &H,
         limit: usize,
     ) -> Result<Self, ApproovErrorKind> {
         let dictionary = parse_dictionary(headers, &CONTENT_DIGEST)?;
@@ -47,9 +43,11 @@ impl DigestCheck {
         if sha256.is_none() && sha512.is_none() {
             return Err(ApproovErrorKind::ContentDigestMismatch);
         }
+        const CONTENT_LENGTH: HeaderName = http::header::CONTENT_LENGTH;
         let declared = headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
+            .header_values(&CONTENT_LENGTH)
+            .next()
+            .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|len| len > limit as u64) {
             return Err(ApproovErrorKind::BodyTooLarge);
@@ -62,7 +60,7 @@ impl DigestCheck {
     }
 
     /// Whether every announced digest matches `body`.
-    fn matches(&self, body: &[u8]) -> bool {
+    pub(crate) fn matches(&self, body: &[u8]) -> bool {
         let sha256_ok = self
             .sha256
             .as_ref()
@@ -75,40 +73,9 @@ impl DigestCheck {
     }
 }
 
-/// A body read into memory, with its trailers.
-pub(crate) type ReadBody = (Bytes, Option<HeaderMap>);
-
 impl DigestCheck {
     /// The most body to read: reading stops at the frame that crosses it.
     pub(crate) fn limit(&self) -> usize {
         self.limit
-    }
-
-    /// Compares a body read up to [`limit`](Self::limit) with the digests.
-    ///
-    /// Returns the outcome, and the body when it was read whole (so that monitor mode can
-    /// still pass it on after a mismatch). A body over the limit is a
-    /// [`BodyTooLarge`](ApproovErrorKind::BodyTooLarge). A body that fails to arrive (the
-    /// client went away) cannot be checked, and is a
-    /// [`ContentDigestMismatch`](ApproovErrorKind::ContentDigestMismatch).
-    pub(crate) fn check_read(
-        &self,
-        read: Result<Collected<Bytes>, BoxError>,
-    ) -> (Result<(), ApproovErrorKind>, Option<ReadBody>) {
-        let collected = match read {
-            Ok(collected) => collected,
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                return (Err(ApproovErrorKind::BodyTooLarge), None);
-            }
-            Err(_) => return (Err(ApproovErrorKind::ContentDigestMismatch), None),
-        };
-        let trailers = collected.trailers().cloned();
-        let data = collected.to_bytes();
-        let outcome = if self.matches(&data) {
-            Ok(())
-        } else {
-            Err(ApproovErrorKind::ContentDigestMismatch)
-        };
-        (outcome, Some((data, trailers)))
     }
 }

@@ -20,10 +20,11 @@ mod digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use http::{HeaderMap, HeaderName, Method, Uri};
+use http::HeaderName;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use sfv::{BareItem, Dictionary, ListEntry, Parser};
 
+use crate::check::{ApproovRequest, HeaderSource};
 use crate::claims::ApproovClaims;
 use crate::error::ApproovErrorKind;
 
@@ -31,10 +32,10 @@ pub(crate) use config::apply_env;
 #[cfg(feature = "test-util")]
 pub(crate) use config::normalize_authority;
 pub use config::{
-    DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE, DEFAULT_SIGNATURE_MAX_BODY_BYTES,
-    ForwardedHeaders, MessageSigning, SigningConfig,
+    DEFAULT_SIGNATURE_BODY_READ_TIMEOUT, DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE,
+    DEFAULT_SIGNATURE_MAX_BODY_BYTES, ForwardedHeaders, MessageSigning, SigningConfig,
 };
-pub(crate) use digest::{BoxError, DigestCheck};
+pub(crate) use digest::DigestCheck;
 
 /// The label of Approov's installation signature.
 const LABEL: &str = "install";
@@ -75,16 +76,27 @@ pub(crate) enum Outcome {
 pub(crate) struct SigningVerifier {
     require: bool,
     config: SigningConfig,
+    /// The header that carries the Approov token: a signature must cover it.
+    token_header: HeaderName,
 }
 
 impl SigningVerifier {
-    pub(crate) fn new(config: SigningConfig) -> Option<Self> {
+    pub(crate) fn new(config: SigningConfig, token_header: HeaderName) -> Option<Self> {
         let require = match config.mode {
             MessageSigning::Off => return None,
             MessageSigning::Verify => false,
             MessageSigning::Require => true,
         };
-        Some(Self { require, config })
+        Some(Self {
+            require,
+            config,
+            token_header,
+        })
+    }
+
+    /// How long a body whose digest is covered may take to arrive.
+    pub(crate) fn body_read_timeout(&self) -> std::time::Duration {
+        self.config.body_read_timeout
     }
 
     /// Checks the request's `install` signature at time `now` (seconds since the epoch).
@@ -93,16 +105,15 @@ impl SigningVerifier {
     /// a token with `ipk` must come with a valid signature; a token without `ipk` (failover)
     /// passes unless missing `ipk`s are refused. In `verify` mode only what is signed is
     /// checked.
-    pub(crate) fn check(
+    pub(crate) fn check<H: HeaderSource + ?Sized>(
         &self,
         claims: &ApproovClaims,
-        request: &RequestView<'_>,
+        request: &ApproovRequest<'_, H>,
         now: f64,
     ) -> Result<Outcome, ApproovErrorKind> {
         let headers = request.headers;
-        let input = headers.get_all(SIGNATURE_INPUT);
-        let signature = headers.get_all(SIGNATURE);
-        let signed = input.iter().next().is_some() || signature.iter().next().is_some();
+        let signed = headers.header_values(&SIGNATURE_INPUT).next().is_some()
+            || headers.header_values(&SIGNATURE).next().is_some();
         let ipk = match (claims.raw_claim("ipk"), claims.ipk()) {
             // A failover token has no `ipk`: it cannot be checked, and the reference lets it
             // through signed or not.
@@ -140,13 +151,18 @@ impl SigningVerifier {
         // `jsonwebtoken`'s ES256 verifier takes the raw 64-byte `r||s` form (the JWS form),
         // which is exactly what the SDKs send; going through it keeps the crypto backend the
         // one the application chose (`aws_lc_rs` or `rust_crypto`).
+        let view = base::View {
+            request,
+            config: &self.config,
+            token_header: &self.token_header,
+        };
         if signature.len() != 64 {
             // Still build the base, so that a malformed `Signature-Input` says so.
-            base::signature_base(input, request, &self.config, base::Form::Rfc)?;
+            base::signature_base(input, &view, base::Form::Rfc)?;
             return Err(ApproovErrorKind::MessageSignatureInvalid);
         }
         let signature = URL_SAFE_NO_PAD.encode(&signature);
-        let verified = base::verify_forms(input, request, &self.config, |base| {
+        let verified = base::verify_forms(input, &view, |base| {
             matches!(
                 jsonwebtoken::crypto::verify(&signature, base, key, Algorithm::ES256),
                 Ok(true)
@@ -158,7 +174,7 @@ impl SigningVerifier {
 
         if !built.covers_content_digest {
             // Without `content-digest` the signature says nothing about the body.
-            if self.config.require_digest && request.has_body {
+            if self.config.require_digest && request.body.is_present() {
                 return Err(ApproovErrorKind::ContentDigestMismatch);
             }
             return Ok(Outcome::Done);
@@ -210,33 +226,30 @@ impl SigningVerifier {
     }
 }
 
-/// The parts of a request the signature base is built from.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RequestView<'a> {
-    pub(crate) method: &'a Method,
-    pub(crate) uri: &'a Uri,
-    pub(crate) headers: &'a HeaderMap,
-    /// The header that carries the Approov token: a signature must cover it.
-    pub(crate) token_header: &'a HeaderName,
-    /// Whether the request has a body (one not known to be empty).
-    pub(crate) has_body: bool,
-}
-
 const SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");
 const SIGNATURE: HeaderName = HeaderName::from_static("signature");
 const CONTENT_DIGEST: HeaderName = HeaderName::from_static("content-digest");
 
-/// Parses every line of a dictionary header as one field (RFC 9110: lines joined with `, `).
-fn parse_dictionary(
-    headers: &HeaderMap,
+/// The most bytes a signature header (`Signature-Input`, `Signature`, `Content-Digest`, all its
+/// lines together) may hold. The SDKs send a few hundred; a larger field is refused before it
+/// is parsed, so that one request costs at most the verifications the base forms allow.
+pub(crate) const MAX_FIELD_BYTES: usize = 4096;
+
+/// Parses every line of a dictionary header as one field (RFC 9110: lines joined with `, `),
+/// refusing a field over [`MAX_FIELD_BYTES`] before reading it.
+fn parse_dictionary<H: HeaderSource + ?Sized>(
+    headers: &H,
     name: &HeaderName,
 ) -> Result<Dictionary, ApproovErrorKind> {
     let mut joined = Vec::new();
-    for (i, value) in headers.get_all(name).iter().enumerate() {
+    for (i, value) in headers.header_values(name).enumerate() {
         if i > 0 {
             joined.extend_from_slice(b", ");
         }
-        joined.extend_from_slice(value.as_bytes());
+        if joined.len() + value.len() > MAX_FIELD_BYTES {
+            return Err(ApproovErrorKind::SignatureMalformed);
+        }
+        joined.extend_from_slice(value);
     }
     Parser::new(&joined)
         .parse::<Dictionary>()
@@ -296,6 +309,7 @@ mod tests {
             SigningConfig::new(MessageSigning::Require)
                 .with_clock_skew(std::time::Duration::from_secs(30))
                 .with_max_age(Some(std::time::Duration::from_secs(300))),
+            HeaderName::from_static("approov-token"),
         )
         .unwrap();
         let at = |params: &str, now: f64| verifier.check_parameters(&parameters(params), now);
