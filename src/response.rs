@@ -173,3 +173,23 @@ where
     response.extensions_mut().insert(error);
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_head_debug_shows_header_names_and_never_a_value_or_the_query() {
+        let request = Request::get("/v1/orders?api_key=hunter2")
+            .header("approov-token", "eyJhbGciOi.secret.token")
+            .header("authorization", "Bearer user-secret")
+            .header("cookie", "session=s3cret")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            format!("{:?}", RequestHead::of(&request)),
+            "RequestHead { method: GET, path: \"/v1/orders\", query: Some(\"[redacted]\"), \
+             version: HTTP/1.1, headers: [\"approov-token\", \"authorization\", \"cookie\"] }"
+        );
+    }
+}

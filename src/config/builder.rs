@@ -445,6 +445,13 @@ impl ApproovConfigBuilder {
                 expected: "a leeway of at most one hour (a few seconds, if any)",
             });
         }
+        let timeout = self.signing.body_read_timeout;
+        if timeout.is_zero() || timeout > crate::signing::MAX_BODY_READ_TIMEOUT {
+            return Err(ConfigError::Invalid {
+                variable: "SigningConfig::with_body_read_timeout",
+                expected: "a timeout from one second to one hour",
+            });
+        }
         if self.signing.clock_skew > MAX_CLOCK_SKEW {
             return Err(ConfigError::Invalid {
                 variable: "SigningConfig::with_clock_skew",

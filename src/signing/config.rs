@@ -16,6 +16,8 @@ pub const DEFAULT_SIGNATURE_MAX_AGE: Duration = Duration::from_secs(300);
 pub const DEFAULT_SIGNATURE_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The default time a body whose digest the signature covers may take to arrive: 10 seconds.
 pub const DEFAULT_SIGNATURE_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest body read timeout accepted: one hour.
+pub(crate) const MAX_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// Whether requests must carry an Approov installation message signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -196,7 +198,8 @@ impl SigningConfig {
     /// that failed to arrive), so that a client trickling bytes cannot hold the inner
     /// service's readiness and up to the body limit in memory. Defaults to 10 seconds
     /// ([`DEFAULT_SIGNATURE_BODY_READ_TIMEOUT`]), far more than a phone needs for 2 MiB.
-    /// Zero is a [`ConfigError`] from [`build`](crate::ApproovConfigBuilder::build).
+    /// Zero, or more than an hour, is a [`ConfigError`] from
+    /// [`build`](crate::ApproovConfigBuilder::build).
     pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
         self.body_read_timeout = timeout;
         self
@@ -331,8 +334,15 @@ pub(crate) fn apply_env(
         let age = seconds(&v, "APPROOV_SIGNATURE_MAX_AGE_SECONDS")?;
         config.max_age = (!age.is_zero()).then_some(age);
     }
-    if let Some(v) = var("APPROOV_SIGNATURE_BODY_READ_TIMEOUT_SECONDS")? {
-        config.body_read_timeout = seconds(&v, "APPROOV_SIGNATURE_BODY_READ_TIMEOUT_SECONDS")?;
+    const BODY_READ_TIMEOUT: &str = "APPROOV_SIGNATURE_BODY_READ_TIMEOUT_SECONDS";
+    if let Some(v) = var(BODY_READ_TIMEOUT)? {
+        config.body_read_timeout = seconds(&v, BODY_READ_TIMEOUT)
+            .ok()
+            .filter(|t| !t.is_zero() && *t <= MAX_BODY_READ_TIMEOUT)
+            .ok_or(ConfigError::Invalid {
+                variable: BODY_READ_TIMEOUT,
+                expected: "a whole number of seconds from 1 to 3600",
+            })?;
     }
     if let Some(v) = var("APPROOV_SIGNATURE_MAX_BODY_BYTES")? {
         config.max_body_bytes = v.trim().parse().map_err(|_| ConfigError::Invalid {

@@ -28,13 +28,13 @@ use crate::check::{ApproovRequest, HeaderSource};
 use crate::claims::ApproovClaims;
 use crate::error::ApproovErrorKind;
 
-pub(crate) use config::apply_env;
 #[cfg(feature = "test-util")]
 pub(crate) use config::normalize_authority;
 pub use config::{
     DEFAULT_SIGNATURE_BODY_READ_TIMEOUT, DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE,
     DEFAULT_SIGNATURE_MAX_BODY_BYTES, ForwardedHeaders, MessageSigning, SigningConfig,
 };
+pub(crate) use config::{MAX_BODY_READ_TIMEOUT, apply_env};
 pub(crate) use digest::DigestCheck;
 
 /// The label of Approov's installation signature.

@@ -27,6 +27,8 @@ mod binding;
 mod builder_errors;
 mod config_env;
 mod config_messages;
+#[cfg(all(feature = "axum", feature = "test-util"))]
+mod core_check;
 mod debug_redaction;
 #[cfg(all(feature = "axum", feature = "test-util"))]
 mod fail_closed;
@@ -61,6 +63,8 @@ mod rate_limit;
 mod readiness;
 #[cfg(all(feature = "axum", feature = "test-util"))]
 mod rejection;
+#[cfg(all(feature = "axum", feature = "test-util"))]
+mod request_bounds;
 mod router;
 #[cfg(all(feature = "axum", feature = "test-util"))]
 mod sdk_signing;
