@@ -42,6 +42,25 @@ fn clock_before_epoch(now: f64) -> bool {
     now.is_nan() || now < 0.0
 }
 
+/// 2026-01-01T00:00:00Z, in seconds since the Unix epoch: a date before this release, so a
+/// clock that reads less has not been set. A machine without a real-time clock boots at 1970
+/// and counts up from there; read as is, that clock would accept every token, expired ones
+/// included, since every real `exp` lies decades later.
+pub(crate) const CLOCK_FLOOR: f64 = 1_767_225_600.0;
+
+/// Why no token can be judged at `now`, if none can: a reading before 1970 or not a number
+/// ([`ApproovErrorKind::ClockBeforeEpoch`]), or before [`CLOCK_FLOOR`]
+/// ([`ApproovErrorKind::ClockNotSet`]).
+fn unusable_clock(now: f64) -> Option<ApproovErrorKind> {
+    if clock_before_epoch(now) {
+        Some(ApproovErrorKind::ClockBeforeEpoch)
+    } else if now < CLOCK_FLOOR {
+        Some(ApproovErrorKind::ClockNotSet)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod clock_tests {
     use std::time::{Duration, UNIX_EPOCH};
@@ -77,6 +96,64 @@ mod clock_tests {
             verifier.verify(&token, now).unwrap_err(),
             ApproovErrorKind::ClockBeforeEpoch
         );
+    }
+
+    #[test]
+    fn a_clock_reset_to_1970_plus_its_uptime_refuses_every_token_cached_ones_included() {
+        const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+        let config = ApproovConfig::builder()
+            .with_secret(SECRET, None)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mint = |exp: f64| {
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::default(),
+                &serde_json::json!({ "exp": exp }),
+                &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
+            )
+            .unwrap()
+        };
+        let verifier = &config.shared.verifier;
+        // A machine without a real-time clock, three days after it booted at 1970.
+        let booted_at_1970 = 3.0 * 86_400.0;
+        // Expired in 2001, and so decades "in the future" by that clock: it would pass.
+        let expired = mint(1_000_000_000.0);
+        assert_eq!(
+            verifier.verify(&expired, booted_at_1970).unwrap_err(),
+            ApproovErrorKind::ClockNotSet
+        );
+        // A good token, cached by a verification with a set clock, is refused too.
+        let good = mint(super::now() + 600.0);
+        assert!(verifier.verify(&good, super::now()).is_ok());
+        assert_eq!(verifier.cache.as_ref().unwrap().len(), 1, "cached");
+        assert_eq!(
+            verifier.verify(&good, booted_at_1970).unwrap_err(),
+            ApproovErrorKind::ClockNotSet
+        );
+        // The floor itself: refused just below it, judged normally from it on.
+        let floor = super::CLOCK_FLOOR;
+        let at_floor = mint(floor + 100.0);
+        assert_eq!(
+            verifier.verify(&at_floor, floor - 0.001).unwrap_err(),
+            ApproovErrorKind::ClockNotSet
+        );
+        assert!(verifier.verify(&at_floor, floor).is_ok());
+        assert_eq!(
+            verifier.verify(&at_floor, floor + 100.0).unwrap_err(),
+            ApproovErrorKind::Expired
+        );
+        // 2026-01-01T00:00:00Z, checked against the calendar rather than restated.
+        let days_1970_to_2026: u64 = (1970..2026)
+            .map(|y| {
+                if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) {
+                    366
+                } else {
+                    365
+                }
+            })
+            .sum();
+        assert_eq!(floor, (days_1970_to_2026 * 86_400) as f64);
     }
 }
 
@@ -132,9 +209,10 @@ impl Verifier {
         key: &[u8],
         now: f64,
     ) -> Option<Result<ApproovClaims, ApproovErrorKind>> {
-        // Before 1970 (or not a number): no expiry can be judged, cached tokens included.
-        if clock_before_epoch(now) {
-            return Some(Err(ApproovErrorKind::ClockBeforeEpoch));
+        // Before 1970, not a number, or before the floor: no expiry can be judged, cached
+        // tokens included.
+        if let Some(kind) = unusable_clock(now) {
+            return Some(Err(kind));
         }
         let cache = self.cache.as_ref()?;
         // A refresh of remote keys removed a key: cached tokens may have been signed by it.
@@ -158,8 +236,8 @@ impl Verifier {
         token: &str,
         now: f64,
     ) -> Result<ApproovClaims, ApproovErrorKind> {
-        if clock_before_epoch(now) {
-            return Err(ApproovErrorKind::ClockBeforeEpoch);
+        if let Some(kind) = unusable_clock(now) {
+            return Err(kind);
         }
         let epoch = self.keys.revocation_epoch();
         let (claims, alg) = self.verify_uncached(token, now)?;

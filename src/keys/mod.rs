@@ -5,9 +5,7 @@
 //! of a public key, whatever its header says.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 #[cfg(feature = "aws_lc_rs")]
 use base64::Engine as _;
@@ -423,54 +421,6 @@ impl KeyStore {
             return remote.take_revocation();
         }
         false
-    }
-}
-
-/// The shortest time between two `warn` events for `keys_unavailable`.
-const KEYS_UNAVAILABLE_WARN_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Logs a `keys_unavailable` failure: at `warn` at most once per
-/// [`KEYS_UNAVAILABLE_WARN_INTERVAL`], with the count of such failures since the last
-/// warning, and at `debug` in between. During a JWKS outage every request fails this way, and
-/// a warning per request would flood the logs (and hide the fetch warnings that say why).
-pub(crate) fn log_keys_unavailable(mode: crate::config::Mode, trace_id: Option<&str>) {
-    static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    static LAST_WARN_MS: AtomicU64 = AtomicU64::new(u64::MAX);
-    static SINCE_LAST_WARN: AtomicU64 = AtomicU64::new(0);
-    const NEVER: u64 = u64::MAX;
-
-    let reason = ApproovErrorKind::KeysUnavailable.reason_code();
-    let mode = match mode {
-        crate::config::Mode::Monitor => "monitor",
-        _ => "enforce",
-    };
-    SINCE_LAST_WARN.fetch_add(1, Ordering::AcqRel);
-    let now =
-        u64::try_from(ORIGIN.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(NEVER - 1);
-    let last = LAST_WARN_MS.load(Ordering::Acquire);
-    let interval = KEYS_UNAVAILABLE_WARN_INTERVAL.as_millis() as u64;
-    if (last == NEVER || now.saturating_sub(last) >= interval)
-        && LAST_WARN_MS
-            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    {
-        let count = SINCE_LAST_WARN.swap(0, Ordering::AcqRel);
-        tracing::warn!(
-            reason,
-            mode,
-            trace_id,
-            count,
-            interval_seconds = KEYS_UNAVAILABLE_WARN_INTERVAL.as_secs(),
-            "Approov check failed: no key could be fetched yet ({count} such failures since the last \
-             warning; at most one warning per interval)"
-        );
-    } else {
-        tracing::debug!(
-            reason,
-            mode,
-            trace_id,
-            "Approov check failed (warning rate-limited)"
-        );
     }
 }
 
