@@ -19,9 +19,10 @@
 //! last good keys stay in force and a warning gives the reason.
 //!
 //! When a refresh removes a key, tokens it signed may still sit in the verified-token cache.
-//! The store then bumps a revocation epoch, and the verifier clears the cache on the next
-//! request (see [`Verifier::verify`](crate::verify::Verifier)): a removed key stops verifying
-//! cached tokens at once, at the price of re-verifying the other cached tokens once.
+//! The refresh publishes the new set with a bump of the revocation epoch on either side of the
+//! swap (see [`Published`]): cache entries tagged with an older epoch are refused from the
+//! moment the new set is visible, so a removed key stops verifying cached tokens at once, at
+//! the price of re-verifying the other cached tokens once.
 
 use std::fmt;
 use std::future::Future;
@@ -33,7 +34,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::{KeySet, KeyStore, parse_jwks};
+use super::{KeySet, KeyStore, Published, parse_jwks};
 use crate::error::ConfigError;
 
 /// How often the JWKS is fetched again when its response has no `Cache-Control: max-age`,
@@ -131,15 +132,11 @@ pub(crate) struct Remote {
     state: Arc<State>,
     /// Dropping the last sender stops the refresher thread.
     trigger: SyncSender<()>,
-    /// The revocation epoch the verified-token cache was last cleared for.
-    seen_epoch: AtomicU64,
     host: Box<str>,
 }
 
 /// What the request path and the refresher thread share.
 struct State {
-    /// Bumped after a refresh that removed a key.
-    epoch: AtomicU64,
     /// When the last early fetch was asked for, in milliseconds since `origin`; `NEVER` if none.
     last_request_ms: AtomicU64,
     origin: Instant,
@@ -183,20 +180,6 @@ impl Remote {
                 }
             }
         }
-    }
-
-    pub(crate) fn revocation_epoch(&self) -> u64 {
-        self.state.epoch.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn take_revocation(&self) -> bool {
-        let epoch = self.revocation_epoch();
-        let seen = self.seen_epoch.load(Ordering::Acquire);
-        seen != epoch
-            && self
-                .seen_epoch
-                .compare_exchange(seen, epoch, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
     }
 }
 
@@ -303,9 +286,8 @@ pub(crate) fn spawn(
     fixed.set_refreshable(true);
     let mut pending = fixed.clone();
     pending.set_pending(true);
-    let current = Arc::new(arc_swap::ArcSwap::from_pointee(pending));
+    let published = Arc::new(Published::new(pending));
     let state = Arc::new(State {
-        epoch: AtomicU64::new(0),
         last_request_ms: AtomicU64::new(NEVER),
         origin: Instant::now(),
         min_refresh_interval: options.min_refresh_interval,
@@ -317,8 +299,7 @@ pub(crate) fn spawn(
         agent,
         options,
         fixed,
-        current: Arc::clone(&current),
-        state: Arc::clone(&state),
+        published: Arc::clone(&published),
         last_good: None,
     };
     std::thread::Builder::new()
@@ -327,11 +308,10 @@ pub(crate) fn spawn(
         .map_err(|source| ConfigError::Io { variable, source })?;
 
     let store = KeyStore {
-        current,
+        published,
         remote: Some(Arc::new(Remote {
             state,
             trigger,
-            seen_epoch: AtomicU64::new(0),
             host: host.into_boxed_str(),
         })),
     };
@@ -423,8 +403,7 @@ struct Refresher {
     agent: ureq::Agent,
     options: RemoteOptions,
     fixed: KeySet,
-    current: Arc<arc_swap::ArcSwap<KeySet>>,
-    state: Arc<State>,
+    published: Arc<Published>,
     /// The keys of the last successful fetch.
     last_good: Option<KeySet>,
 }
@@ -555,11 +534,7 @@ impl Refresher {
                 });
                 let mut set = self.fixed.clone();
                 set.extend(keys.clone());
-                self.current.store(Arc::new(set));
-                if removed {
-                    // After the swap: a token verified from now on used the new keys.
-                    self.state.epoch.fetch_add(1, Ordering::AcqRel);
-                }
+                self.published.publish(set, removed);
                 tracing::debug!(
                     host = self.host(),
                     keys = keys.len(),
