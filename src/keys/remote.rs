@@ -268,20 +268,20 @@ pub(crate) fn spawn(
 ) -> Result<(KeyStore, FirstFetch), ConfigError> {
     let variable = options.variable;
     let (https, host) = check_url(&options.url, options.allow_http, variable)?;
-    let mut config = ureq::Agent::config_builder()
+    let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(options.timeout))
         .http_status_as_error(false)
         .user_agent(concat!("tower-approov/", env!("CARGO_PKG_VERSION")))
         .tls_config(tls_config(&options.extra_roots))
-        .proxy(proxy_for(&options, &host)?);
-    config = if https {
-        // Redirects may not leave https.
-        config.https_only(true)
-    } else {
-        // A loopback http URL may not redirect anywhere else.
-        config.max_redirects(0)
-    };
-    let agent: ureq::Agent = config.build().into();
+        .proxy(proxy_for(&options, &host)?)
+        // No redirect is followed, not even to another https URL: the JWKS decides which
+        // tokens pass, and an open redirect at its origin would otherwise hand that decision
+        // to whichever host it points to. The 3xx answer comes back as is and is refused
+        // (`FetchError::Redirect`). Operators give the final URL instead.
+        .max_redirects(0)
+        .https_only(https)
+        .build()
+        .into();
 
     fixed.set_refreshable(true);
     let mut pending = fixed.clone();
@@ -412,6 +412,8 @@ struct Refresher {
 enum FetchError {
     Transport(ureq::Error),
     Status(u16),
+    /// A 3xx answer: redirects are never followed.
+    Redirect(u16),
     TooLarge,
     Unusable(&'static str),
 }
@@ -420,6 +422,9 @@ impl FetchError {
     fn reason(&self) -> &'static str {
         match self {
             Self::Transport(ureq::Error::Timeout(_)) => "the fetch timed out",
+            Self::Redirect(_) | Self::Transport(ureq::Error::TooManyRedirects) => {
+                "the server answered with a redirect, which is not followed"
+            }
             Self::Transport(_) => "the fetch failed",
             Self::Status(_) => "the server answered with a non-success status",
             Self::TooLarge => "the body is larger than 1 MiB",
@@ -452,9 +457,7 @@ impl fmt::Display for FetchError {
             Self::Transport(E::ConnectionFailed) => {
                 write!(f, "{}: connection failed", self.reason())
             }
-            Self::Transport(E::TooManyRedirects) => {
-                write!(f, "{}: too many redirects", self.reason())
-            }
+            Self::Transport(E::TooManyRedirects) => f.write_str(self.reason()),
             Self::Transport(E::RequireHttpsOnly(_)) => {
                 write!(f, "{}: a redirect left https", self.reason())
             }
@@ -466,7 +469,10 @@ impl fmt::Display for FetchError {
                 "{} (details withheld: they may quote the URL)",
                 self.reason()
             ),
-            Self::Status(status) => write!(f, "{}: {status}", self.reason()),
+            // The status only: a redirect's `Location` may carry credentials.
+            Self::Status(status) | Self::Redirect(status) => {
+                write!(f, "{}: {status}", self.reason())
+            }
             _ => f.write_str(self.reason()),
         }
     }
@@ -571,6 +577,9 @@ impl Refresher {
             .call()
             .map_err(FetchError::Transport)?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(FetchError::Redirect(status.as_u16()));
+        }
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
