@@ -13,6 +13,7 @@
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use quick_cache::sync::{Cache, DefaultLifecycle};
@@ -44,7 +45,10 @@ pub(crate) struct TokenCache {
     filled: AtomicUsize,
     /// The admission filter of a full cache: a hash per slot of tokens verified once and not
     /// admitted. A token is admitted when it comes again (its hash is found in its slot).
-    seen: Box<[AtomicU64]>,
+    /// Allocated when the cache first fills up, not before: 8 bytes a slot for as many slots
+    /// as the capacity (a power of two above it) would otherwise be reserved at start-up, for
+    /// a cache that may never fill.
+    seen: OnceLock<Box<[AtomicU64]>>,
     hasher: DefaultHashBuilder,
 }
 
@@ -72,6 +76,9 @@ impl TokenCache {
         }
         let per_shard = capacity / shards;
         let total = per_shard * shards;
+        // quick_cache (0.6.24) sizes its tables as entries arrive; `estimated_items_capacity`
+        // only sizes its bookkeeping of evicted keys. `tests/config_memory.rs` checks that
+        // building the largest cache allowed reserves next to nothing.
         let inner = OptionsBuilder::new()
             .shards(shards)
             .estimated_items_capacity(total)
@@ -93,9 +100,7 @@ impl TokenCache {
             inner,
             capacity: total,
             filled: AtomicUsize::new(0),
-            seen: (0..total.next_power_of_two())
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            seen: OnceLock::new(),
             hasher: DefaultHashBuilder::default(),
         })
     }
@@ -122,9 +127,14 @@ impl TokenCache {
         if !cheap || self.filled.load(Ordering::Relaxed) < self.capacity {
             return true;
         }
+        let seen = self.seen.get_or_init(|| {
+            (0..self.capacity.next_power_of_two())
+                .map(|_| AtomicU64::new(0))
+                .collect()
+        });
         // 0 marks an empty slot.
         let hash = self.hasher.hash_one(token) | 1;
-        let slot = &self.seen[(hash as usize) & (self.seen.len() - 1)];
+        let slot = &seen[(hash as usize) & (seen.len() - 1)];
         if slot.load(Ordering::Relaxed) == hash {
             slot.store(0, Ordering::Relaxed);
             true

@@ -3,7 +3,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{ApproovConfigBuilder, MAX_CLOCK_SKEW, Mode};
+use super::{
+    ApproovConfigBuilder, MAX_CLOCK_SKEW, MAX_MAX_TOKEN_LENGTH, MAX_SIGNATURE_MAX_AGE,
+    MAX_SIGNATURE_MAX_BODY_BYTES, MAX_TOKEN_CACHE_SIZE, MAX_TOKEN_LENGTH_EXPECTED, Mode,
+    SIGNATURE_MAX_BODY_BYTES_EXPECTED, TOKEN_CACHE_SIZE_EXPECTED, bounded,
+};
 use crate::error::ConfigError;
 use crate::keys::Secret;
 use crate::parse::{parse_bool, parse_header_name, parse_list, parse_usize};
@@ -108,6 +112,28 @@ impl ApproovConfigBuilder {
                 reason: "this build of tower-approov lacks the `jwks-url` feature",
             });
         }
+        if let Some(v) = var("APPROOV_JWKS_MAX_STALENESS_SECONDS")? {
+            const VAR: &str = "APPROOV_JWKS_MAX_STALENESS_SECONDS";
+            let seconds = v.trim().parse::<u64>().ok();
+            #[cfg(feature = "jwks-url")]
+            {
+                let max = crate::keys::remote::MAX_JWKS_MAX_STALENESS.as_secs();
+                let seconds = seconds.filter(|s| (1..=max).contains(s));
+                b.jwks_options().max_staleness =
+                    Duration::from_secs(seconds.ok_or(ConfigError::Invalid {
+                        variable: VAR,
+                        expected: "a whole number of seconds from 1 to 604800 (7 days)",
+                    })?);
+            }
+            #[cfg(not(feature = "jwks-url"))]
+            {
+                let _ = seconds;
+                return Err(ConfigError::Jwks {
+                    variable: VAR,
+                    reason: "this build of tower-approov lacks the `jwks-url` feature",
+                });
+            }
+        }
         for variable in ["APPROOV_JWKS_PROXY", "APPROOV_JWKS_CA_FILE"] {
             let Some(v) = var(variable)? else { continue };
             if v.trim().is_empty() {
@@ -178,21 +204,47 @@ impl ApproovConfigBuilder {
             };
         }
         if let Some(v) = var("APPROOV_TOKEN_CACHE_SIZE")? {
-            b.token_cache_size = parse_usize(&v, "APPROOV_TOKEN_CACHE_SIZE")?;
+            const VAR: &str = "APPROOV_TOKEN_CACHE_SIZE";
+            b.token_cache_size = parse_usize(&v, VAR)?;
+            bounded(
+                b.token_cache_size <= MAX_TOKEN_CACHE_SIZE,
+                VAR,
+                TOKEN_CACHE_SIZE_EXPECTED,
+            )?;
         }
         if let Some(v) = var("APPROOV_STRIP_TOKEN_HEADER")? {
             b.strip_token_header = parse_bool(&v, "APPROOV_STRIP_TOKEN_HEADER")?;
         }
         if let Some(v) = var("APPROOV_MAX_TOKEN_LENGTH")? {
-            b.max_token_length = parse_usize(&v, "APPROOV_MAX_TOKEN_LENGTH")?;
+            const VAR: &str = "APPROOV_MAX_TOKEN_LENGTH";
+            b.max_token_length = parse_usize(&v, VAR)?;
+            bounded(
+                b.max_token_length <= MAX_MAX_TOKEN_LENGTH,
+                VAR,
+                MAX_TOKEN_LENGTH_EXPECTED,
+            )?;
         }
         crate::signing::apply_env(&mut b.signing, &var)?;
-        if b.signing.clock_skew > MAX_CLOCK_SKEW {
-            return Err(ConfigError::Invalid {
-                variable: "APPROOV_SIGNATURE_CLOCK_SKEW_SECONDS",
-                expected: "at most 3600 seconds (one hour)",
-            });
-        }
+        // The signing variables are parsed by `signing`; their bounds are checked here, where
+        // the crate's other bounds are. Their defaults are within them, so a value beyond one
+        // came from its variable.
+        bounded(
+            b.signing.clock_skew <= MAX_CLOCK_SKEW,
+            "APPROOV_SIGNATURE_CLOCK_SKEW_SECONDS",
+            "at most 3600 seconds (one hour)",
+        )?;
+        bounded(
+            b.signing
+                .max_age
+                .is_none_or(|age| age <= MAX_SIGNATURE_MAX_AGE),
+            "APPROOV_SIGNATURE_MAX_AGE_SECONDS",
+            "at most 3600 seconds (one hour), or 0 to leave only `expires`",
+        )?;
+        bounded(
+            b.signing.max_body_bytes <= MAX_SIGNATURE_MAX_BODY_BYTES,
+            "APPROOV_SIGNATURE_MAX_BODY_BYTES",
+            SIGNATURE_MAX_BODY_BYTES_EXPECTED,
+        )?;
         Ok(b)
     }
 }

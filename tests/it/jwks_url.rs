@@ -347,6 +347,52 @@ async fn never_fetched_keys_recover_once_the_server_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn keys_older_than_the_maximum_staleness_are_dropped_until_a_fetch_succeeds_again() {
+    capture_logs();
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
+    // No periodic refresh and no early fetch for an hour, but keys older than 400 ms are too
+    // old: the refresher fetches again at 200 ms (half of it) on its own.
+    let layer = ApproovLayer::new(
+        remote(&server, HOUR, HOUR)
+            .with_jwks_max_staleness(Duration::from_millis(400))
+            .build()
+            .unwrap(),
+    );
+    let app = app(layer.config().clone());
+    // From now on every fetch fails.
+    server.set(Answer::status(503));
+    let host = server.addr.to_string();
+    let old = |l: &str| {
+        l.contains("WARN") && l.contains(&host) && l.contains("Approov JWKS keys getting old")
+    };
+    wait_for_log(old).await;
+    let dropped = wait_for_log(|l| {
+        l.contains("WARN") && l.contains(&host) && l.contains("Approov JWKS keys dropped")
+    })
+    .await;
+    assert!(dropped.contains("max_staleness=400ms"), "{dropped}");
+    // Warned before the drop, and rate-limited: from 200 ms on, at most once per 50 ms.
+    let warnings = logs().lines().filter(|l| old(l)).count();
+    assert!((1..=4).contains(&warnings), "{warnings} warnings");
+    assert!(!layer.keys_ready());
+
+    server.set(Answer::jwks(jwks_a()));
+    // Refused; and the request asks for an early fetch (the first one asked for, so not held
+    // back by the minimum interval) ...
+    assert_eq!(
+        send(&app, &token_a()).await,
+        rejected(ApproovErrorKind::KeysUnavailable)
+    );
+    // ... which succeeds and restores everything.
+    let deadline = Instant::now() + LIVENESS;
+    while !layer.keys_ready() {
+        assert!(Instant::now() < deadline, "the keys never came back");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(send(&app, &token_a()).await, OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_secret_keeps_working_while_the_jwks_was_never_fetched() {
     let server = JwksServer::plain(Answer::status(503));
     let secret = b"the-account-secret-kept-during-migration!";

@@ -24,6 +24,7 @@ mod sdk_support;
 mod security_support;
 
 mod binding;
+mod bounds;
 mod builder_errors;
 mod config_env;
 mod config_messages;
