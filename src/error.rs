@@ -315,6 +315,20 @@ pub enum ConfigError {
         /// as text at all.
         line: Option<usize>,
     },
+    /// When the environment names a key source and the settings file (`.env`, or the file
+    /// `APPROOV_ENV_FILE` names) names a different one. Keys are taken from one place only, so
+    /// that a settings file nobody meant to load cannot add keys to those the environment
+    /// gives. The key sources are `APPROOV_BASE64_SECRET`, `APPROOV_BASE64URL_SECRET`,
+    /// `APPROOV_PUBLIC_KEY_PEM`, `APPROOV_JWKS`, `APPROOV_JWKS_URL`, and what decides the
+    /// fetched keys, `APPROOV_JWKS_CA_FILE` and `APPROOV_JWKS_PROXY`.
+    KeySourcesInTwoPlaces {
+        /// A key source set in the environment.
+        environment: &'static str,
+        /// Another key source, named by the file.
+        file: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -384,6 +398,19 @@ impl fmt::Display for ConfigError {
             Self::EnvFile { path, line: None } => write!(
                 f,
                 "{} cannot be read as UTF-8 text: fix or remove the file",
+                path.display()
+            ),
+            // Names only, never values.
+            Self::KeySourcesInTwoPlaces {
+                environment,
+                file,
+                path,
+            } => write!(
+                f,
+                "{environment} is set in the environment and {file} in {}: keep the keys in one \
+                 place (every key variable, APPROOV_JWKS_CA_FILE and APPROOV_JWKS_PROXY in the \
+                 environment, or all in the file), so that a settings file cannot add keys to \
+                 those of the environment",
                 path.display()
             ),
         }

@@ -194,8 +194,10 @@ impl ApproovConfig {
     }
 
     /// Reads the whole configuration from the environment (see the crate docs for the
-    /// variables), after loading a `.env` file if one is found. Real environment variables win
-    /// over the file.
+    /// variables), after reading the settings file named by `APPROOV_ENV_FILE`, else `./.env`
+    /// in the working directory if there is one (never a parent directory's). Real environment
+    /// variables win over the file, and key sources are taken from one place only: see
+    /// [`ApproovConfigBuilder::from_env`].
     ///
     /// # Errors
     ///
