@@ -606,7 +606,7 @@ impl Refresher {
             tracing::warn!(
                 host = self.host(),
                 age = ?age,
-                dropped_in = ?(max - age),
+                dropped_in = ?max.saturating_sub(age),
                 max_staleness = ?max,
                 "Approov JWKS keys getting old: no fetch has succeeded for over half the maximum \
                  staleness; they will be dropped (tokens that need them refused) unless a fetch \
