@@ -5,9 +5,15 @@
 //! exact bytes of their header, with their claims. A hit still compares `exp` with the clock,
 //! and the checks that depend on the rest of the request (binding, message signature) run on
 //! every request.
+//!
+//! Each entry is tagged with the key store's revocation epoch read before its token was
+//! verified, and a hit counts only while that epoch is still current (see
+//! [`Published`](crate::keys::Published)): once a refresh that removed a key is visible, no
+//! entry verified before it is served, whether or not the cache has been emptied yet.
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use quick_cache::sync::{Cache, DefaultLifecycle};
@@ -18,13 +24,20 @@ use crate::claims::ApproovClaims;
 /// A shard should hold at least this many entries; fewer shards are used for small caches.
 const MIN_SHARD_ENTRIES: usize = 32;
 
+/// Verified claims, and the revocation epoch they were verified under.
+#[derive(Clone)]
+struct Entry {
+    claims: ApproovClaims,
+    epoch: u64,
+}
+
 /// A bounded, concurrent map from token header bytes to verified claims.
 ///
 /// `quick_cache` splits its capacity over shards (locks) and rounds each shard's share up, so
 /// `Cache::new(n)` may hold a few more than `n` entries. The bound here is exact: the shard
 /// count is chosen so that the capacity is a whole number of equal shards, rounded down.
 pub(crate) struct TokenCache {
-    inner: Cache<Box<[u8]>, ApproovClaims>,
+    inner: Cache<Box<[u8]>, Entry>,
     capacity: usize,
     /// Tokens inserted since the cache was created or cleared, up to `capacity`, less those
     /// removed: until it reaches `capacity` the cache has room and every verified token goes
@@ -32,7 +45,10 @@ pub(crate) struct TokenCache {
     filled: AtomicUsize,
     /// The admission filter of a full cache: a hash per slot of tokens verified once and not
     /// admitted. A token is admitted when it comes again (its hash is found in its slot).
-    seen: Box<[AtomicU64]>,
+    /// Allocated when the cache first fills up, not before: 8 bytes a slot for as many slots
+    /// as the capacity (a power of two above it) would otherwise be reserved at start-up, for
+    /// a cache that may never fill.
+    seen: OnceLock<Box<[AtomicU64]>>,
     hasher: DefaultHashBuilder,
 }
 
@@ -60,6 +76,9 @@ impl TokenCache {
         }
         let per_shard = capacity / shards;
         let total = per_shard * shards;
+        // quick_cache (0.6.24) sizes its tables as entries arrive; `estimated_items_capacity`
+        // only sizes its bookkeeping of evicted keys. `tests/config_memory.rs` checks that
+        // building the largest cache allowed reserves next to nothing.
         let inner = OptionsBuilder::new()
             .shards(shards)
             .estimated_items_capacity(total)
@@ -81,15 +100,18 @@ impl TokenCache {
             inner,
             capacity: total,
             filled: AtomicUsize::new(0),
-            seen: (0..total.next_power_of_two())
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            seen: OnceLock::new(),
             hasher: DefaultHashBuilder::default(),
         })
     }
 
-    pub(crate) fn get(&self, token: &[u8]) -> Option<ApproovClaims> {
-        self.inner.get(token)
+    /// The claims cached for `token`, if they were verified under the revocation `epoch` in
+    /// force now; an entry from an older epoch is a miss.
+    pub(crate) fn get(&self, token: &[u8], epoch: u64) -> Option<ApproovClaims> {
+        self.inner
+            .get(token)
+            .filter(|entry| entry.epoch == epoch)
+            .map(|entry| entry.claims)
     }
 
     /// Whether a token just verified should go in, when verifying it again would cost about
@@ -105,9 +127,14 @@ impl TokenCache {
         if !cheap || self.filled.load(Ordering::Relaxed) < self.capacity {
             return true;
         }
+        let seen = self.seen.get_or_init(|| {
+            (0..self.capacity.next_power_of_two())
+                .map(|_| AtomicU64::new(0))
+                .collect()
+        });
         // 0 marks an empty slot.
         let hash = self.hasher.hash_one(token) | 1;
-        let slot = &self.seen[(hash as usize) & (self.seen.len() - 1)];
+        let slot = &seen[(hash as usize) & (seen.len() - 1)];
         if slot.load(Ordering::Relaxed) == hash {
             slot.store(0, Ordering::Relaxed);
             true
@@ -117,11 +144,13 @@ impl TokenCache {
         }
     }
 
-    pub(crate) fn insert(&self, token: &[u8], claims: ApproovClaims) {
+    /// Remembers `claims` for `token`, verified under the revocation `epoch` read before the
+    /// verification began.
+    pub(crate) fn insert(&self, token: &[u8], claims: ApproovClaims, epoch: u64) {
         if self.filled.load(Ordering::Relaxed) < self.capacity {
             self.filled.fetch_add(1, Ordering::Relaxed);
         }
-        self.inner.insert(token.into(), claims);
+        self.inner.insert(token.into(), Entry { claims, epoch });
     }
 
     pub(crate) fn remove(&self, token: &[u8]) {
@@ -164,7 +193,7 @@ mod tests {
         for capacity in [1, 31, 33, 100, 1_001, 10_007] {
             let cache = TokenCache::new(capacity).unwrap();
             for n in 0..capacity * 4 {
-                cache.insert(format!("token-{n}").as_bytes(), claims());
+                cache.insert(format!("token-{n}").as_bytes(), claims(), 0);
                 assert!(cache.len() <= capacity, "{} > {capacity}", cache.len());
             }
             // Filled up to (nearly) its capacity, not trivially empty.
@@ -177,12 +206,26 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_is_a_hit_only_under_the_revocation_epoch_it_was_verified_under() {
+        let cache = TokenCache::new(32).unwrap();
+        cache.insert(b"token", claims(), 2);
+        assert!(cache.get(b"token", 2).is_some());
+        assert!(cache.get(b"token", 3).is_none(), "a removal under way");
+        assert!(cache.get(b"token", 4).is_none(), "a removal done");
+        assert_eq!(
+            cache.len(),
+            1,
+            "a miss by epoch leaves the entry to housekeeping"
+        );
+    }
+
+    #[test]
     fn a_full_cache_admits_a_cheap_token_the_second_time_it_is_verified() {
         let cache = TokenCache::new(32).unwrap();
         // Room left: admitted at once.
         assert!(cache.admit(b"first", true));
         for n in 0..cache.capacity {
-            cache.insert(format!("token-{n}").as_bytes(), claims());
+            cache.insert(format!("token-{n}").as_bytes(), claims(), 0);
         }
         assert!(!cache.admit(b"seen-once", true), "a cheap token seen once");
         assert!(cache.admit(b"seen-once", true), "the same token again");
@@ -191,12 +234,12 @@ mod tests {
             "an expensive token at once"
         );
         // Inserts past the capacity evict: the cache stays full, not over-full.
-        cache.insert(b"one-more", claims());
+        cache.insert(b"one-more", claims(), 0);
         assert!(!cache.admit(b"still-full", true));
         // A token removed (expired) leaves room again.
         cache.remove(b"one-more");
         assert!(cache.admit(b"after-remove", true));
-        cache.insert(b"after-remove", claims());
+        cache.insert(b"after-remove", claims(), 0);
         assert!(!cache.admit(b"full-again", true));
         // After a clear the cache has room again.
         cache.clear();

@@ -435,8 +435,8 @@ fn conclude(
 /// `Approov-TraceID` (`trace_id`) that lets an operator find it in Approov's records. A `None`
 /// trace id leaves the field out.
 fn log_failure(kind: ApproovErrorKind, mode: Mode, trace_id: Option<&str>) {
-    if kind == ApproovErrorKind::KeysUnavailable {
-        return crate::keys::log_keys_unavailable(mode, trace_id);
+    if let Some(limiter) = crate::log::limiter_for(kind) {
+        return limiter.warn(mode, trace_id);
     }
     match mode {
         Mode::Monitor => tracing::warn!(

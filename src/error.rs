@@ -33,7 +33,10 @@ pub enum ApproovErrorKind {
     UnknownKeyId,
     /// When the token has no `kid` and not exactly one configured key accepts its algorithm.
     NoMatchingKey,
-    /// When keys come from a JWKS URL and no fetch has succeeded yet.
+    /// When keys come from a JWKS URL and no fetch has succeeded yet, or the fetched keys were
+    /// dropped because no fetch succeeded for longer than the maximum staleness
+    /// (`with_jwks_max_staleness`, `APPROOV_JWKS_MAX_STALENESS_SECONDS`).
+    /// Logged at `warn` at most once per 10 s, with the count since the last warning.
     KeysUnavailable,
     /// When the signature does not verify with the selected key.
     InvalidSignature,
@@ -87,9 +90,16 @@ pub enum ApproovErrorKind {
     InstallationKeyMalformed,
     /// When the message signature does not verify with the installation key.
     MessageSignatureInvalid,
-    /// When the server's clock reads a time before 1970: no expiry can be judged, so every
-    /// token is refused until the clock is fixed.
+    /// When the server's clock reads a time before 1970 (or not a number): no expiry can be
+    /// judged, so every token is refused until the clock is fixed.
     ClockBeforeEpoch,
+    /// When the server's clock reads a time before 2026-01-01T00:00:00Z, a date before this
+    /// release: a clock that low has not been set (a machine without a real-time clock boots
+    /// at 1970 and counts up from there), and every token, expired ones included, would pass
+    /// its `exp` check. Every token is refused, cached ones included, until the clock is set.
+    /// Not the client's fault; logged at `warn` at most once per 10 s, with the count since the
+    /// last warning.
+    ClockNotSet,
     /// When the token header holds `NO_NETWORK` (after the prefix) in place of a token: the
     /// Approov SDK could not reach the Approov cloud.
     NoNetwork,
@@ -97,7 +107,9 @@ pub enum ApproovErrorKind {
     /// Approov SDK's network was too poor to fetch a token.
     PoorNetwork,
     /// When the token header holds `MITM_DETECTED` (after the prefix) in place of a token: the
-    /// Approov SDK detected a man in the middle on the device's connection. Logged at `warn`.
+    /// Approov SDK detected a man in the middle on the device's connection. Logged at `warn` at
+    /// most once per 10 s, with the count since the last warning (anyone can send the string,
+    /// as often as they like), and at `debug` in between.
     MitmDetected,
     /// When the message signature covers `content-digest` but the front door cannot see the
     /// body (a forward-auth call from nginx `auth_request`, say), so the body cannot be
@@ -149,6 +161,7 @@ impl ApproovErrorKind {
         Self::InstallationKeyMalformed,
         Self::MessageSignatureInvalid,
         Self::ClockBeforeEpoch,
+        Self::ClockNotSet,
         Self::NoNetwork,
         Self::PoorNetwork,
         Self::MitmDetected,
@@ -198,6 +211,7 @@ impl ApproovErrorKind {
             Self::InstallationKeyMalformed => "ipk_malformed",
             Self::MessageSignatureInvalid => "message_signature_invalid",
             Self::ClockBeforeEpoch => "clock_before_epoch",
+            Self::ClockNotSet => "clock_not_set",
             Self::NoNetwork => "no_network",
             Self::PoorNetwork => "poor_network",
             Self::MitmDetected => "mitm_detected",
@@ -213,7 +227,7 @@ impl ApproovErrorKind {
     pub const fn is_client_fault(self) -> bool {
         !matches!(
             self,
-            Self::KeysUnavailable | Self::ClockBeforeEpoch | Self::MitmDetected
+            Self::KeysUnavailable | Self::ClockBeforeEpoch | Self::ClockNotSet | Self::MitmDetected
         )
     }
 }
@@ -314,6 +328,20 @@ pub enum ConfigError {
         /// as text at all.
         line: Option<usize>,
     },
+    /// When the environment names a key source and the settings file (`.env`, or the file
+    /// `APPROOV_ENV_FILE` names) names a different one. Keys are taken from one place only, so
+    /// that a settings file nobody meant to load cannot add keys to those the environment
+    /// gives. The key sources are `APPROOV_BASE64_SECRET`, `APPROOV_BASE64URL_SECRET`,
+    /// `APPROOV_PUBLIC_KEY_PEM`, `APPROOV_JWKS`, `APPROOV_JWKS_URL`, and what decides the
+    /// fetched keys, `APPROOV_JWKS_CA_FILE` and `APPROOV_JWKS_PROXY`.
+    KeySourcesInTwoPlaces {
+        /// A key source set in the environment.
+        environment: &'static str,
+        /// Another key source, named by the file.
+        file: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -383,6 +411,19 @@ impl fmt::Display for ConfigError {
             Self::EnvFile { path, line: None } => write!(
                 f,
                 "{} cannot be read as UTF-8 text: fix or remove the file",
+                path.display()
+            ),
+            // Names only, never values.
+            Self::KeySourcesInTwoPlaces {
+                environment,
+                file,
+                path,
+            } => write!(
+                f,
+                "{environment} is set in the environment and {file} in {}: keep the keys in one \
+                 place (every key variable, APPROOV_JWKS_CA_FILE and APPROOV_JWKS_PROXY in the \
+                 environment, or all in the file), so that a settings file cannot add keys to \
+                 those of the environment",
                 path.display()
             ),
         }

@@ -29,6 +29,7 @@ mod extract;
 mod future;
 mod keys;
 mod layer;
+mod log;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;

@@ -42,6 +42,25 @@ fn clock_before_epoch(now: f64) -> bool {
     now.is_nan() || now < 0.0
 }
 
+/// 2026-01-01T00:00:00Z, in seconds since the Unix epoch: a date before this release, so a
+/// clock that reads less has not been set. A machine without a real-time clock boots at 1970
+/// and counts up from there; read as is, that clock would accept every token, expired ones
+/// included, since every real `exp` lies decades later.
+pub(crate) const CLOCK_FLOOR: f64 = 1_767_225_600.0;
+
+/// Why no token can be judged at `now`, if none can: a reading before 1970 or not a number
+/// ([`ApproovErrorKind::ClockBeforeEpoch`]), or before [`CLOCK_FLOOR`]
+/// ([`ApproovErrorKind::ClockNotSet`]).
+fn unusable_clock(now: f64) -> Option<ApproovErrorKind> {
+    if clock_before_epoch(now) {
+        Some(ApproovErrorKind::ClockBeforeEpoch)
+    } else if now < CLOCK_FLOOR {
+        Some(ApproovErrorKind::ClockNotSet)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod clock_tests {
     use std::time::{Duration, UNIX_EPOCH};
@@ -77,6 +96,64 @@ mod clock_tests {
             verifier.verify(&token, now).unwrap_err(),
             ApproovErrorKind::ClockBeforeEpoch
         );
+    }
+
+    #[test]
+    fn a_clock_reset_to_1970_plus_its_uptime_refuses_every_token_cached_ones_included() {
+        const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+        let config = ApproovConfig::builder()
+            .with_secret(SECRET, None)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mint = |exp: f64| {
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::default(),
+                &serde_json::json!({ "exp": exp }),
+                &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
+            )
+            .unwrap()
+        };
+        let verifier = &config.shared.verifier;
+        // A machine without a real-time clock, three days after it booted at 1970.
+        let booted_at_1970 = 3.0 * 86_400.0;
+        // Expired in 2001, and so decades "in the future" by that clock: it would pass.
+        let expired = mint(1_000_000_000.0);
+        assert_eq!(
+            verifier.verify(&expired, booted_at_1970).unwrap_err(),
+            ApproovErrorKind::ClockNotSet
+        );
+        // A good token, cached by a verification with a set clock, is refused too.
+        let good = mint(super::now() + 600.0);
+        assert!(verifier.verify(&good, super::now()).is_ok());
+        assert_eq!(verifier.cache.as_ref().unwrap().len(), 1, "cached");
+        assert_eq!(
+            verifier.verify(&good, booted_at_1970).unwrap_err(),
+            ApproovErrorKind::ClockNotSet
+        );
+        // The floor itself: refused just below it, judged normally from it on.
+        let floor = super::CLOCK_FLOOR;
+        let at_floor = mint(floor + 100.0);
+        assert_eq!(
+            verifier.verify(&at_floor, floor - 0.001).unwrap_err(),
+            ApproovErrorKind::ClockNotSet
+        );
+        assert!(verifier.verify(&at_floor, floor).is_ok());
+        assert_eq!(
+            verifier.verify(&at_floor, floor + 100.0).unwrap_err(),
+            ApproovErrorKind::Expired
+        );
+        // 2026-01-01T00:00:00Z, checked against the calendar rather than restated.
+        let days_1970_to_2026: u64 = (1970..2026)
+            .map(|y| {
+                if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) {
+                    366
+                } else {
+                    365
+                }
+            })
+            .sum();
+        assert_eq!(floor, (days_1970_to_2026 * 86_400) as f64);
     }
 }
 
@@ -132,16 +209,21 @@ impl Verifier {
         key: &[u8],
         now: f64,
     ) -> Option<Result<ApproovClaims, ApproovErrorKind>> {
-        // Before 1970 (or not a number): no expiry can be judged, cached tokens included.
-        if clock_before_epoch(now) {
-            return Some(Err(ApproovErrorKind::ClockBeforeEpoch));
+        // Before 1970, not a number, or before the floor: no expiry can be judged, cached
+        // tokens included.
+        if let Some(kind) = unusable_clock(now) {
+            return Some(Err(kind));
         }
         let cache = self.cache.as_ref()?;
-        // A refresh of remote keys removed a key: cached tokens may have been signed by it.
-        if self.keys.take_revocation() {
+        // An entry counts only if verified under the epoch in force now: once a refresh that
+        // removed a key is visible, entries verified before it are misses (see
+        // `keys::Published`). One atomic load.
+        let epoch = self.keys.revocation_epoch();
+        // Housekeeping only: those entries are dead, make room.
+        if self.keys.take_revocation(epoch) {
             cache.clear();
         }
-        let claims = cache.get(key)?;
+        let claims = cache.get(key, epoch)?;
         Some(if now < claims.exp() + self.leeway {
             Ok(claims)
         } else {
@@ -158,24 +240,31 @@ impl Verifier {
         token: &str,
         now: f64,
     ) -> Result<ApproovClaims, ApproovErrorKind> {
-        if clock_before_epoch(now) {
-            return Err(ApproovErrorKind::ClockBeforeEpoch);
+        if let Some(kind) = unusable_clock(now) {
+            return Err(kind);
         }
+        // Read before the keys are: the tag of the entry (see `remember`).
         let epoch = self.keys.revocation_epoch();
         let (claims, alg) = self.verify_uncached(token, now)?;
-        if let Some(cache) = &self.cache {
-            // HMAC costs about what an insert and an eviction do: see `TokenCache::admit`.
-            let cheap = matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
-            if cache.admit(key, cheap) {
-                cache.insert(key, claims.clone());
-                // The key that verified it was removed meanwhile: don't let the cache answer
-                // for it.
-                if self.keys.revocation_epoch() != epoch {
-                    cache.remove(key);
-                }
-            }
-        }
+        self.remember(key, &claims, alg, epoch);
         Ok(claims)
+    }
+
+    /// Caches `claims`, verified with `alg` by keys loaded after the revocation `epoch` was
+    /// read. If a refresh removed the key meanwhile, the epoch has moved on and the entry will
+    /// never count: no need to look again here, and no window in which it could be served.
+    /// Nothing is cached while a removal is under way (an odd epoch): such an entry could
+    /// never count either.
+    fn remember(&self, key: &[u8], claims: &ApproovClaims, alg: Algorithm, epoch: u64) {
+        let Some(cache) = &self.cache else { return };
+        if !KeyStore::settled(epoch) {
+            return;
+        }
+        // HMAC costs about what an insert and an eviction do: see `TokenCache::admit`.
+        let cheap = matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
+        if cache.admit(key, cheap) {
+            cache.insert(key, claims.clone(), epoch);
+        }
     }
 
     fn verify_uncached(
@@ -590,16 +679,19 @@ mod tests {
         for n in 0..32 {
             let token = mint_n(n);
             verifier.verify(&token, now()).unwrap();
-            assert!(cache.get(token.as_bytes()).is_some(), "token {n} cached");
+            assert!(cache.get(token.as_bytes(), 0).is_some(), "token {n} cached");
         }
         let token = mint_n(1000);
         assert!(verifier.verify(&token, now()).is_ok());
         assert!(
-            cache.get(token.as_bytes()).is_none(),
+            cache.get(token.as_bytes(), 0).is_none(),
             "seen once: not cached"
         );
         assert!(verifier.verify(&token, now()).is_ok());
-        assert!(cache.get(token.as_bytes()).is_some(), "seen twice: cached");
+        assert!(
+            cache.get(token.as_bytes(), 0).is_some(),
+            "seen twice: cached"
+        );
     }
 
     #[test]
@@ -628,6 +720,161 @@ mod tests {
             verifier.verify(&token, now()).unwrap_err(),
             ApproovErrorKind::Expired
         );
+    }
+
+    const SECRET_A: &[u8] = b"key-removal-test-secret-a-0123456789abcdef";
+    const SECRET_B: &[u8] = b"key-removal-test-secret-b-0123456789abcdef";
+
+    fn hs256_key(secret: &[u8], kid: &str) -> crate::keys::VerifyingKey {
+        crate::keys::Secret::from_bytes(secret, "test")
+            .unwrap()
+            .into_key(Some(kid.to_owned()), "test")
+            .unwrap()
+    }
+
+    /// A configuration with keys `a` and `b` (HS256, kids `a` and `b`), and the set without `a`.
+    fn two_keys() -> (ApproovConfig, crate::keys::KeySet) {
+        let config = ApproovConfig::builder()
+            .with_secret(SECRET_A, Some("a"))
+            .unwrap()
+            .with_secret(SECRET_B, Some("b"))
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut without_a = crate::keys::KeySet::default();
+        without_a.push(hs256_key(SECRET_B, "b"));
+        (config, without_a)
+    }
+
+    /// A token signed with key `a`, for device `n`.
+    fn token_a(n: usize) -> String {
+        let header = Header {
+            kid: Some("a".to_owned()),
+            ..Header::default()
+        };
+        jsonwebtoken::encode(
+            &header,
+            &json!({ "exp": now() + 600.0, "did": n }),
+            &EncodingKey::from_secret(SECRET_A).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_token_verified_before_its_key_was_removed_and_cached_after_is_never_served() {
+        let (config, without_a) = two_keys();
+        let verifier = &config.shared.verifier;
+        let cache = verifier.cache.as_ref().unwrap();
+        let token = token_a(0);
+        // The window, driven step by step: a verification starts (reads the epoch, then the
+        // keys, which still hold `a`) ...
+        let epoch = verifier.keys.revocation_epoch();
+        let (claims, alg) = verifier.verify_uncached(&token, now()).unwrap();
+        // ... a refresh removes `a` and completes ...
+        verifier.keys.publish(without_a, true);
+        // ... and only then does the verification cache its result.
+        verifier.remember(token.as_bytes(), &claims, alg, epoch);
+        assert_eq!(cache.len(), 1, "the late entry is in the cache");
+        // It is never served: the next request misses, and verifies with the keys in force.
+        assert!(verifier.cached(token.as_bytes(), now()).is_none());
+        assert_eq!(
+            verifier.verify(&token, now()).unwrap_err(),
+            ApproovErrorKind::UnknownKeyId
+        );
+    }
+
+    #[test]
+    fn a_cached_token_is_served_until_its_key_is_removed_and_a_key_added_empties_nothing() {
+        let (config, without_a) = two_keys();
+        let verifier = &config.shared.verifier;
+        let cache = verifier.cache.as_ref().unwrap();
+        let token = token_a(0);
+        assert!(verifier.verify(&token, now()).is_ok());
+        assert_eq!(cache.len(), 1);
+        assert!(matches!(
+            verifier.cached(token.as_bytes(), now()),
+            Some(Ok(_))
+        ));
+        // A set that removes nothing (the same keys, published again) keeps the entry valid.
+        let mut same = without_a.clone();
+        same.push(hs256_key(SECRET_A, "a"));
+        verifier.keys.publish(same, false);
+        assert!(matches!(
+            verifier.cached(token.as_bytes(), now()),
+            Some(Ok(_))
+        ));
+        verifier.keys.publish(without_a, true);
+        assert!(verifier.cached(token.as_bytes(), now()).is_none());
+        // Housekeeping: the dead entry was dropped by that lookup.
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn no_cache_hit_passes_once_the_removal_of_its_key_is_visible_to_the_thread_asking() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+        const THREADS: usize = 8;
+        const TOKENS: usize = 64;
+        const AFTER: usize = 2_000;
+        let (config, without_a) = two_keys();
+        let verifier = &config.shared.verifier;
+        let tokens: Vec<String> = (0..TOKENS).map(token_a).collect();
+        let hits_before = AtomicUsize::new(0);
+        let passed_after = AtomicUsize::new(0);
+        let go = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let (tokens, hits_before, passed_after, go) =
+                    (&tokens, &hits_before, &passed_after, &go);
+                s.spawn(move || {
+                    let mut after = 0;
+                    let mut i = t;
+                    while after < AFTER {
+                        let token = tokens[i % TOKENS].as_bytes();
+                        i += 1;
+                        // What this thread sees of the keys, then the request.
+                        let removed = verifier
+                            .keys
+                            .load()
+                            .keys()
+                            .iter()
+                            .all(|k| k.kid() != Some("a"));
+                        let answer = match verifier.cached(token, now()) {
+                            Some(hit) => hit.is_ok().then_some("hit"),
+                            // A miss is verified and cached, as a request would be: inserts
+                            // race with the removal too.
+                            None => verifier
+                                .verify_and_remember(
+                                    token,
+                                    std::str::from_utf8(token).unwrap(),
+                                    now(),
+                                )
+                                .is_ok()
+                                .then_some("verified"),
+                        };
+                        if removed {
+                            after += 1;
+                            if answer.is_some() {
+                                passed_after.fetch_add(1, Ordering::SeqCst);
+                            }
+                        } else if answer == Some("hit") {
+                            hits_before.fetch_add(1, Ordering::SeqCst);
+                            go.store(true, Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+            // Remove `a` while the threads are hitting the cache.
+            while !go.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            verifier.keys.publish(without_a, true);
+        });
+        assert!(
+            hits_before.load(Ordering::SeqCst) > 0,
+            "the cache served hits"
+        );
+        assert_eq!(passed_after.load(Ordering::SeqCst), 0);
     }
 
     /// A token with this exact payload JSON, correctly signed.

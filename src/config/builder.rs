@@ -8,7 +8,10 @@ use http::HeaderName;
 
 use super::{
     ApproovConfig, DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_TOKEN_CACHE_SIZE, DEFAULT_TOKEN_HEADER,
-    FirstFetch, MAX_CLOCK_SKEW, Mode, ModeHandle, Shared, ensure_crypto_provider,
+    FirstFetch, MAX_CLOCK_SKEW, MAX_MAX_TOKEN_LENGTH, MAX_SIGNATURE_MAX_AGE,
+    MAX_SIGNATURE_MAX_BODY_BYTES, MAX_TOKEN_CACHE_SIZE, MAX_TOKEN_LENGTH_EXPECTED, Mode,
+    ModeHandle, SIGNATURE_MAX_BODY_BYTES_EXPECTED, Shared, TOKEN_CACHE_SIZE_EXPECTED, bounded,
+    ensure_crypto_provider,
 };
 use crate::binding::Binding;
 use crate::cache::TokenCache;
@@ -177,8 +180,8 @@ impl ApproovConfigBuilder {
 
     /// How often the JWKS URL is fetched again when the response has no `Cache-Control:
     /// max-age`. Defaults to [`DEFAULT_JWKS_REFRESH_INTERVAL`](crate::DEFAULT_JWKS_REFRESH_INTERVAL),
-    /// 10 minutes. Zero is a [`ConfigError`] from [`build`](Self::build): it would fetch in a
-    /// tight loop.
+    /// 10 minutes. Zero (it would fetch in a tight loop) or more than 24 hours is a
+    /// [`ConfigError`] from [`build`](Self::build).
     #[cfg(feature = "jwks-url")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
     pub fn with_jwks_refresh_interval(mut self, interval: Duration) -> Self {
@@ -190,8 +193,9 @@ impl ApproovConfigBuilder {
     /// also the wait before retrying a failed fetch and the floor of a `Cache-Control: max-age`.
     /// Defaults to [`DEFAULT_JWKS_MIN_REFRESH_INTERVAL`](crate::DEFAULT_JWKS_MIN_REFRESH_INTERVAL),
     /// 30 seconds, so that a flood of tokens with made-up `kid`s cannot turn into a flood of
-    /// fetches. Zero is a [`ConfigError`] from [`build`](Self::build): it would remove that
-    /// limit.
+    /// fetches. Zero (it would remove that limit) or more than one hour (a single failed fetch
+    /// would leave the keys unavailable that long) is a [`ConfigError`] from
+    /// [`build`](Self::build).
     #[cfg(feature = "jwks-url")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
     pub fn with_jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
@@ -201,10 +205,35 @@ impl ApproovConfigBuilder {
 
     /// How long one fetch of the JWKS URL may take, from connecting to the end of the body.
     /// Defaults to [`DEFAULT_JWKS_FETCH_TIMEOUT`](crate::DEFAULT_JWKS_FETCH_TIMEOUT), 5 seconds.
+    /// Zero (every fetch would fail) or more than one minute ([`build`](Self::build) waits for
+    /// the first fetch, up to this plus a second) is a [`ConfigError`] from `build`.
     #[cfg(feature = "jwks-url")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
     pub fn with_jwks_fetch_timeout(mut self, timeout: Duration) -> Self {
         self.jwks_options().timeout = timeout;
+        self
+    }
+
+    /// How long the keys of the last successful JWKS fetch stay in force while no fetch
+    /// succeeds. Once half of it has passed, a warning says so (a few times, not once per
+    /// failed fetch); once all of it has, the fetched keys are dropped: tokens that need them
+    /// are refused with [`KeysUnavailable`](crate::ApproovErrorKind::KeysUnavailable),
+    /// cached ones included, and [`ApproovLayer::keys_ready`](crate::ApproovLayer::keys_ready)
+    /// turns false, until a fetch succeeds, which restores everything. Keys a server keeps
+    /// serving never age out: they are fetched again at least twice per maximum staleness,
+    /// whatever the refresh interval or `Cache-Control: max-age` say. Measured with a
+    /// monotonic clock, so a change of the wall clock neither ages nor refreshes them.
+    ///
+    /// Defaults to 24 hours. Approov tokens live for minutes and a JWKS changes only when the
+    /// account's key set does: a day rides out an outage of the JWKS host overnight without
+    /// refusing a request, while a key removed from the JWKS (after a leak, say) stops
+    /// verifying within a day even on an instance that can no longer fetch the JWKS to learn of
+    /// it, so whoever can block that fetch cannot keep the key alive for ever. Zero, or more
+    /// than 7 days, is a [`ConfigError`] from [`build`](Self::build).
+    #[cfg(feature = "jwks-url")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
+    pub fn with_jwks_max_staleness(mut self, staleness: Duration) -> Self {
+        self.jwks_options().max_staleness = staleness;
         self
     }
 
@@ -343,14 +372,18 @@ impl ApproovConfigBuilder {
         self
     }
 
-    /// How many verified tokens to remember; `0` turns the cache off. Defaults to 10 000.
+    /// How many verified tokens to remember; `0` turns the cache off. Defaults to 10 000. More
+    /// than one million is a [`ConfigError`] from [`build`](Self::build) (a full cache of a
+    /// million real tokens is about a GiB). Nothing is allocated up front in proportion to it:
+    /// the cache grows as tokens arrive.
     pub fn with_token_cache_size(mut self, entries: usize) -> Self {
         self.token_cache_size = entries;
         self
     }
 
     /// Longer token header values are rejected before any decoding. Defaults to 8 KiB; real
-    /// Approov tokens are well under 1 KiB.
+    /// Approov tokens are well under 1 KiB. More than 64 KiB is a [`ConfigError`] from
+    /// [`build`](Self::build).
     pub fn with_max_token_length(mut self, bytes: usize) -> Self {
         self.max_token_length = bytes;
         self
@@ -373,6 +406,8 @@ impl ApproovConfigBuilder {
 
     /// All message signing settings at once (mode, clock skew, maximum age, public origin,
     /// forwarded headers, body limit). Defaults to [`SigningConfig::default`]: off.
+    /// [`build`](Self::build) refuses a clock skew over one hour, a maximum age over one hour
+    /// and a body limit over 64 MiB with a [`ConfigError`] naming the `SigningConfig` method.
     pub fn with_signing_config(mut self, signing: SigningConfig) -> Self {
         self.signing = signing;
         self
@@ -407,9 +442,12 @@ impl ApproovConfigBuilder {
     /// # Errors
     ///
     /// [`ConfigError::NoKeySource`] when no key was given; [`ConfigError::NoCryptoProvider`]
-    /// when the crate was built without a crypto backend; [`ConfigError::Invalid`] for a
-    /// leeway or signature clock skew over [`MAX_CLOCK_SKEW`], or a JWKS refresh interval or
-    /// minimum refresh interval of zero.
+    /// when the crate was built without a crypto backend; [`ConfigError::Invalid`], naming the
+    /// setting, for a value out of its bounds: a leeway or signature clock skew over
+    /// [`MAX_CLOCK_SKEW`], a token cache over one million entries, a maximum token length over
+    /// 64 KiB, a signature maximum age over one hour or body limit over 64 MiB, a JWKS refresh
+    /// interval, minimum refresh interval, fetch timeout or maximum staleness of zero or over
+    /// 24 hours, one hour, one minute or 7 days respectively.
     pub fn build(self) -> Result<ApproovConfig, ConfigError> {
         self.prepare(true).map(|(config, _)| config)
     }
@@ -435,6 +473,63 @@ impl ApproovConfigBuilder {
         Ok(config)
     }
 
+    /// Every size and duration setting within its bound (see `config/mod.rs`), the error
+    /// naming the builder method. (Values from the environment were checked as they were
+    /// read, naming the variable.)
+    fn check_bounds(&self) -> Result<(), ConfigError> {
+        bounded(
+            self.token_cache_size <= MAX_TOKEN_CACHE_SIZE,
+            "ApproovConfigBuilder::with_token_cache_size",
+            TOKEN_CACHE_SIZE_EXPECTED,
+        )?;
+        bounded(
+            self.max_token_length <= MAX_MAX_TOKEN_LENGTH,
+            "ApproovConfigBuilder::with_max_token_length",
+            MAX_TOKEN_LENGTH_EXPECTED,
+        )?;
+        bounded(
+            self.signing
+                .max_age
+                .is_none_or(|age| age <= MAX_SIGNATURE_MAX_AGE),
+            "SigningConfig::with_max_age",
+            "a maximum age of at most one hour, or `None` to leave only `expires`",
+        )?;
+        bounded(
+            self.signing.max_body_bytes <= MAX_SIGNATURE_MAX_BODY_BYTES,
+            "SigningConfig::with_max_body_bytes",
+            SIGNATURE_MAX_BODY_BYTES_EXPECTED,
+        )?;
+        #[cfg(feature = "jwks-url")]
+        if let Some(options) = &self.jwks_url {
+            use crate::keys::remote::{
+                MAX_JWKS_FETCH_TIMEOUT, MAX_JWKS_MAX_STALENESS, MAX_JWKS_MIN_REFRESH_INTERVAL,
+                MAX_JWKS_REFRESH_INTERVAL,
+            };
+            let within = |d: Duration, max: Duration| !d.is_zero() && d <= max;
+            bounded(
+                within(options.refresh_interval, MAX_JWKS_REFRESH_INTERVAL),
+                "ApproovConfigBuilder::with_jwks_refresh_interval",
+                "a non-zero interval (zero would fetch in a tight loop) of at most 24 hours",
+            )?;
+            bounded(
+                within(options.min_refresh_interval, MAX_JWKS_MIN_REFRESH_INTERVAL),
+                "ApproovConfigBuilder::with_jwks_min_refresh_interval",
+                "a non-zero interval (zero removes the limit on early fetches) of at most one hour",
+            )?;
+            bounded(
+                within(options.timeout, MAX_JWKS_FETCH_TIMEOUT),
+                "ApproovConfigBuilder::with_jwks_fetch_timeout",
+                "a non-zero timeout of at most one minute",
+            )?;
+            bounded(
+                within(options.max_staleness, MAX_JWKS_MAX_STALENESS),
+                "ApproovConfigBuilder::with_jwks_max_staleness",
+                "a non-zero staleness of at most 7 days",
+            )?;
+        }
+        Ok(())
+    }
+
     /// `build`'s work. With a JWKS URL and `block`, waits for the first fetch here; without
     /// `block`, returns it to be awaited.
     fn prepare(self, block: bool) -> Result<(ApproovConfig, Option<FirstFetch>), ConfigError> {
@@ -458,21 +553,7 @@ impl ApproovConfigBuilder {
                 expected: "a clock skew of at most one hour",
             });
         }
-        #[cfg(feature = "jwks-url")]
-        if let Some(options) = &self.jwks_url {
-            if options.refresh_interval.is_zero() {
-                return Err(ConfigError::Invalid {
-                    variable: "ApproovConfigBuilder::with_jwks_refresh_interval",
-                    expected: "a non-zero interval (zero would fetch in a tight loop)",
-                });
-            }
-            if options.min_refresh_interval.is_zero() {
-                return Err(ConfigError::Invalid {
-                    variable: "ApproovConfigBuilder::with_jwks_min_refresh_interval",
-                    expected: "a non-zero interval (zero removes the limit on early fetches)",
-                });
-            }
-        }
+        self.check_bounds()?;
         #[cfg(feature = "jwks-url")]
         let jwks_url = self.jwks_url.filter(|o| !o.url.is_empty());
         #[cfg(not(feature = "jwks-url"))]

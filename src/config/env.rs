@@ -1,30 +1,70 @@
 //! [`ApproovConfigBuilder::from_env`]: the `APPROOV_*` variables, and the `.env` file.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ApproovConfigBuilder, MAX_CLOCK_SKEW, Mode};
+use super::{
+    ApproovConfigBuilder, MAX_CLOCK_SKEW, MAX_MAX_TOKEN_LENGTH, MAX_SIGNATURE_MAX_AGE,
+    MAX_SIGNATURE_MAX_BODY_BYTES, MAX_TOKEN_CACHE_SIZE, MAX_TOKEN_LENGTH_EXPECTED, Mode,
+    SIGNATURE_MAX_BODY_BYTES_EXPECTED, TOKEN_CACHE_SIZE_EXPECTED, bounded,
+};
 use crate::error::ConfigError;
 use crate::keys::Secret;
 use crate::parse::{parse_bool, parse_header_name, parse_list, parse_usize};
 
 impl ApproovConfigBuilder {
-    /// A builder filled from the process environment, after loading a `.env` file if one is
-    /// found (real environment variables win over the file). Adjust it further, then
-    /// [`build`](Self::build).
+    /// A builder filled from the process environment, after reading a settings file: the one
+    /// named by `APPROOV_ENV_FILE`, else `./.env` in the working directory if there is one,
+    /// never a parent directory's. Real environment variables win over the file. Adjust the
+    /// builder further, then [`build`](Self::build).
+    ///
+    /// Key sources never come from both places: if the environment names one
+    /// (`APPROOV_BASE64_SECRET`, `APPROOV_BASE64URL_SECRET`, `APPROOV_PUBLIC_KEY_PEM`,
+    /// `APPROOV_JWKS`, `APPROOV_JWKS_URL`, or what decides the fetched keys,
+    /// `APPROOV_JWKS_CA_FILE` and `APPROOV_JWKS_PROXY`) and the file names another one, that is
+    /// an error: a settings file nobody meant to load must not add keys to those the
+    /// environment gives. The names of the variables taken from the file (never their
+    /// values) are logged at `info`.
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the first variable that is unusable.
+    /// A [`ConfigError`] naming the first variable that is unusable;
+    /// [`ConfigError::Io`] naming `APPROOV_ENV_FILE` when the file it names cannot be read;
+    /// [`ConfigError::EnvFile`] when a line of the file does not parse;
+    /// [`ConfigError::KeySourcesInTwoPlaces`] as above.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut file = read_env_file()?;
-        let builder = Self::from_env_with(|name| match std::env::var(name) {
-            Ok(value) => Some(Ok(value)),
-            Err(std::env::VarError::NotPresent) => file.get(name).cloned().map(Ok),
-            Err(std::env::VarError::NotUnicode(_)) => Some(Err(())),
+        let Some(file) = EnvFile::find()? else {
+            return Self::from_env_with(process_var);
+        };
+        file.check_key_sources(|name| std::env::var_os(name).is_some())?;
+        let from_file = RefCell::new(Vec::new());
+        let overridden = RefCell::new(Vec::new());
+        let builder = Self::from_env_with(|name| {
+            let value = process_var(name);
+            let in_file = file.vars.get(name);
+            match (value, in_file) {
+                (None, Some(v)) => {
+                    from_file.borrow_mut().push(name.to_owned());
+                    Some(Ok(v.clone()))
+                }
+                (value, in_file) => {
+                    if in_file.is_some() {
+                        overridden.borrow_mut().push(name.to_owned());
+                    }
+                    value
+                }
+            }
         });
-        // The file may hold the secret: wipe our copy of its values.
-        file.values_mut().for_each(zeroize::Zeroize::zeroize);
+        // Names only: a value may be the secret.
+        tracing::info!(
+            file = %file.path.display(),
+            from_file = %from_file.borrow().join(","),
+            overridden_by_environment = %overridden.borrow().join(","),
+            "Approov settings read from a settings file (variable names only; the environment \
+             wins over the file)"
+        );
         builder
     }
 
@@ -108,6 +148,28 @@ impl ApproovConfigBuilder {
                 reason: "this build of tower-approov lacks the `jwks-url` feature",
             });
         }
+        if let Some(v) = var("APPROOV_JWKS_MAX_STALENESS_SECONDS")? {
+            const VAR: &str = "APPROOV_JWKS_MAX_STALENESS_SECONDS";
+            let seconds = v.trim().parse::<u64>().ok();
+            #[cfg(feature = "jwks-url")]
+            {
+                let max = crate::keys::remote::MAX_JWKS_MAX_STALENESS.as_secs();
+                let seconds = seconds.filter(|s| (1..=max).contains(s));
+                b.jwks_options().max_staleness =
+                    Duration::from_secs(seconds.ok_or(ConfigError::Invalid {
+                        variable: VAR,
+                        expected: "a whole number of seconds from 1 to 604800 (7 days)",
+                    })?);
+            }
+            #[cfg(not(feature = "jwks-url"))]
+            {
+                let _ = seconds;
+                return Err(ConfigError::Jwks {
+                    variable: VAR,
+                    reason: "this build of tower-approov lacks the `jwks-url` feature",
+                });
+            }
+        }
         for variable in ["APPROOV_JWKS_PROXY", "APPROOV_JWKS_CA_FILE"] {
             let Some(v) = var(variable)? else { continue };
             if v.trim().is_empty() {
@@ -178,65 +240,176 @@ impl ApproovConfigBuilder {
             };
         }
         if let Some(v) = var("APPROOV_TOKEN_CACHE_SIZE")? {
-            b.token_cache_size = parse_usize(&v, "APPROOV_TOKEN_CACHE_SIZE")?;
+            const VAR: &str = "APPROOV_TOKEN_CACHE_SIZE";
+            b.token_cache_size = parse_usize(&v, VAR)?;
+            bounded(
+                b.token_cache_size <= MAX_TOKEN_CACHE_SIZE,
+                VAR,
+                TOKEN_CACHE_SIZE_EXPECTED,
+            )?;
         }
         if let Some(v) = var("APPROOV_STRIP_TOKEN_HEADER")? {
             b.strip_token_header = parse_bool(&v, "APPROOV_STRIP_TOKEN_HEADER")?;
         }
         if let Some(v) = var("APPROOV_MAX_TOKEN_LENGTH")? {
-            b.max_token_length = parse_usize(&v, "APPROOV_MAX_TOKEN_LENGTH")?;
+            const VAR: &str = "APPROOV_MAX_TOKEN_LENGTH";
+            b.max_token_length = parse_usize(&v, VAR)?;
+            bounded(
+                b.max_token_length <= MAX_MAX_TOKEN_LENGTH,
+                VAR,
+                MAX_TOKEN_LENGTH_EXPECTED,
+            )?;
         }
         crate::signing::apply_env(&mut b.signing, &var)?;
-        if b.signing.clock_skew > MAX_CLOCK_SKEW {
-            return Err(ConfigError::Invalid {
-                variable: "APPROOV_SIGNATURE_CLOCK_SKEW_SECONDS",
-                expected: "at most 3600 seconds (one hour)",
-            });
-        }
+        // The signing variables are parsed by `signing`; their bounds are checked here, where
+        // the crate's other bounds are. Their defaults are within them, so a value beyond one
+        // came from its variable.
+        bounded(
+            b.signing.clock_skew <= MAX_CLOCK_SKEW,
+            "APPROOV_SIGNATURE_CLOCK_SKEW_SECONDS",
+            "at most 3600 seconds (one hour)",
+        )?;
+        bounded(
+            b.signing
+                .max_age
+                .is_none_or(|age| age <= MAX_SIGNATURE_MAX_AGE),
+            "APPROOV_SIGNATURE_MAX_AGE_SECONDS",
+            "at most 3600 seconds (one hour), or 0 to leave only `expires`",
+        )?;
+        bounded(
+            b.signing.max_body_bytes <= MAX_SIGNATURE_MAX_BODY_BYTES,
+            "APPROOV_SIGNATURE_MAX_BODY_BYTES",
+            SIGNATURE_MAX_BODY_BYTES_EXPECTED,
+        )?;
         Ok(b)
     }
 }
 
-/// The variables of the `.env` file found in the current directory or its nearest ancestor
-/// that has one, as dotenvy finds it; none if there is no such file.
-///
-/// A line that does not parse is an error naming the file and the line, never the text: an
-/// unterminated quote would otherwise swallow every line after it (the binding header, say)
-/// and silently turn those settings off.
-fn read_env_file() -> Result<HashMap<String, String>, ConfigError> {
-    let Some(path) = std::env::current_dir().ok().and_then(|dir| {
-        dir.ancestors()
-            .map(|d| d.join(".env"))
-            .find(|p| p.is_file())
-    }) else {
-        return Ok(HashMap::new());
-    };
-    let unreadable = |line| ConfigError::EnvFile {
-        path: path.clone(),
-        line,
-    };
-    // The file may hold the secret: our copy of its text is wiped when dropped.
-    let text =
-        zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|_| unreadable(None))?);
-    let mut vars = HashMap::new();
-    for item in dotenvy::from_read_iter(text.as_bytes()) {
-        match item {
-            Ok((name, value)) => {
-                vars.insert(name, value);
+/// A process environment variable, as [`ApproovConfigBuilder::from_env_with`] wants it.
+fn process_var(name: &str) -> Option<Result<String, ()>> {
+    match std::env::var(name) {
+        Ok(value) => Some(Ok(value)),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => Some(Err(())),
+    }
+}
+
+/// The variable that names the settings file explicitly.
+const ENV_FILE: &str = "APPROOV_ENV_FILE";
+
+/// The variables that say which keys verify tokens: the key sources, and what decides the
+/// keys fetched from a JWKS URL (whose CA is trusted, which proxy may answer). They are taken
+/// from one place only (see [`EnvFile::check_key_sources`]).
+const KEY_SOURCES: [&str; 7] = [
+    "APPROOV_BASE64_SECRET",
+    "APPROOV_BASE64URL_SECRET",
+    "APPROOV_PUBLIC_KEY_PEM",
+    "APPROOV_JWKS",
+    "APPROOV_JWKS_URL",
+    "APPROOV_JWKS_CA_FILE",
+    "APPROOV_JWKS_PROXY",
+];
+
+/// A settings file and its variables.
+struct EnvFile {
+    path: PathBuf,
+    vars: HashMap<String, String>,
+}
+
+impl Drop for EnvFile {
+    /// The file may hold the secret: our copy of its values is wiped, whatever the outcome.
+    fn drop(&mut self) {
+        self.vars.values_mut().for_each(zeroize::Zeroize::zeroize);
+    }
+}
+
+impl EnvFile {
+    /// The file named by `APPROOV_ENV_FILE` (an error if it cannot be read), else `./.env`
+    /// in the working directory if it is a file, else none. A parent directory's `.env` is
+    /// never read: started from `/srv/app/bin`, a copy of `.env.example` left in `/srv` would
+    /// otherwise add its published example secret to the keys.
+    fn find() -> Result<Option<Self>, ConfigError> {
+        if let Some(named) = std::env::var_os(ENV_FILE) {
+            if named.is_empty() {
+                return Err(ConfigError::Empty { variable: ENV_FILE });
             }
-            Err(dotenvy::Error::LineParse(mut bad, _)) => {
-                // dotenvy hands back the (logical) line it could not parse: find where it
-                // starts to number it, then wipe it, since it may hold a secret.
-                let line = text
-                    .find(bad.as_str())
-                    .map(|at| text[..at].matches('\n').count() + 1);
-                zeroize::Zeroize::zeroize(&mut bad);
-                return Err(unreadable(line));
+            let path = PathBuf::from(named);
+            let bytes = std::fs::read(&path).map_err(|source| ConfigError::Io {
+                variable: ENV_FILE,
+                source,
+            })?;
+            return Self::parse(path, bytes).map(Some);
+        }
+        let Some(path) = std::env::current_dir()
+            .ok()
+            .map(|dir| dir.join(".env"))
+            .filter(|p| p.is_file())
+        else {
+            return Ok(None);
+        };
+        let bytes = std::fs::read(&path).map_err(|_| ConfigError::EnvFile {
+            path: path.clone(),
+            line: None,
+        })?;
+        Self::parse(path, bytes).map(Some)
+    }
+
+    /// Reads the variables of the file at `path`, whose content is `bytes`.
+    ///
+    /// A line that does not parse is an error naming the file and the line, never the text:
+    /// an unterminated quote would otherwise swallow every line after it (the binding header,
+    /// say) and silently turn those settings off.
+    fn parse(path: PathBuf, bytes: Vec<u8>) -> Result<Self, ConfigError> {
+        let unreadable = |line| ConfigError::EnvFile {
+            path: path.clone(),
+            line,
+        };
+        // The file may hold the secret: our copy of its text is wiped when dropped.
+        let text = zeroize::Zeroizing::new(String::from_utf8(bytes).map_err(|e| {
+            let mut bytes = e.into_bytes();
+            zeroize::Zeroize::zeroize(&mut bytes);
+            unreadable(None)
+        })?);
+        let mut vars = HashMap::new();
+        for item in dotenvy::from_read_iter(text.as_bytes()) {
+            match item {
+                Ok((name, value)) => {
+                    vars.insert(name, value);
+                }
+                Err(dotenvy::Error::LineParse(mut bad, _)) => {
+                    // dotenvy hands back the (logical) line it could not parse: find where it
+                    // starts to number it, then wipe it, since it may hold a secret.
+                    let line = text
+                        .find(bad.as_str())
+                        .map(|at| text[..at].matches('\n').count() + 1);
+                    zeroize::Zeroize::zeroize(&mut bad);
+                    return Err(unreadable(line));
+                }
+                Err(_) => return Err(unreadable(None)),
             }
-            Err(_) => return Err(unreadable(None)),
+        }
+        Ok(Self { path, vars })
+    }
+
+    /// Refuses key sources from both places: when the environment (`in_environment`) names a
+    /// key source and the file names another one, the error names the first of each and the
+    /// file. The same key source in both is no conflict: the environment's value is used.
+    fn check_key_sources(&self, in_environment: impl Fn(&str) -> bool) -> Result<(), ConfigError> {
+        let Some(environment) = KEY_SOURCES.iter().find(|name| in_environment(name)) else {
+            return Ok(());
+        };
+        match KEY_SOURCES
+            .iter()
+            .find(|name| self.vars.contains_key(**name) && !in_environment(name))
+        {
+            Some(file) => Err(ConfigError::KeySourcesInTwoPlaces {
+                environment,
+                file,
+                path: self.path.clone(),
+            }),
+            None => Ok(()),
         }
     }
-    Ok(vars)
 }
 
 /// The value itself when it starts with `marker` (PEM or JSON text), else the content of the

@@ -29,6 +29,48 @@ pub const DEFAULT_MAX_TOKEN_LENGTH: usize = 8 * 1024;
 /// out of range) that would quietly accept expired tokens.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(60 * 60);
 
+// The bounds of the other size and duration settings. A value beyond one is a `ConfigError`
+// from the builder and from the environment alike: each is a typo (a unit mistaken, a digit too
+// many) that would otherwise crash the process at start-up (a duration overflowing), reserve
+// memory it never uses, or quietly weaken a check. The `expected` texts below are the errors'
+// own words, for the builder ("... was given an invalid value: pass <expected>") and for the
+// environment ("... has an invalid value: set it to <expected>").
+
+/// The largest verified-token cache: one million entries. A full cache of real tokens (under
+/// 1 KiB each, with their claims) is then about a GiB; more is a digit too many. Nothing is
+/// allocated up front in proportion to it.
+pub(crate) const MAX_TOKEN_CACHE_SIZE: usize = 1_000_000;
+pub(crate) const TOKEN_CACHE_SIZE_EXPECTED: &str =
+    "at most 1000000 entries (one million), or 0 to turn the cache off";
+
+/// The largest maximum token length: 64 KiB. Real Approov tokens are under 1 KiB, and HTTP
+/// servers refuse header sections much larger than this anyway.
+pub(crate) const MAX_MAX_TOKEN_LENGTH: usize = 64 * 1024;
+pub(crate) const MAX_TOKEN_LENGTH_EXPECTED: &str =
+    "at most 65536 bytes (64 KiB; real Approov tokens are under 1 KiB)";
+
+/// The largest maximum age of a message signature: one hour. The SDKs' signatures expire 15 s
+/// after they are made; an hour-old signature is a replay, not a slow network.
+pub(crate) const MAX_SIGNATURE_MAX_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// The largest body read to check a `Content-Digest`: 64 MiB, 32 times axum's default body
+/// limit. The body is held in memory while it is checked, once per request in flight.
+pub(crate) const MAX_SIGNATURE_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+pub(crate) const SIGNATURE_MAX_BODY_BYTES_EXPECTED: &str = "at most 67108864 bytes (64 MiB)";
+
+/// `Err(ConfigError::Invalid)` naming `variable` unless `ok`.
+pub(crate) fn bounded(
+    ok: bool,
+    variable: &'static str,
+    expected: &'static str,
+) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid { variable, expected })
+    }
+}
+
 /// Whether failed checks are enforced or only reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -152,8 +194,10 @@ impl ApproovConfig {
     }
 
     /// Reads the whole configuration from the environment (see the crate docs for the
-    /// variables), after loading a `.env` file if one is found. Real environment variables win
-    /// over the file.
+    /// variables), after reading the settings file named by `APPROOV_ENV_FILE`, else `./.env`
+    /// in the working directory if there is one (never a parent directory's). Real environment
+    /// variables win over the file, and key sources are taken from one place only: see
+    /// [`ApproovConfigBuilder::from_env`].
     ///
     /// # Errors
     ///

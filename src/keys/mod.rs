@@ -5,9 +5,8 @@
 //! of a public key, whatever its header says.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
 
 #[cfg(feature = "aws_lc_rs")]
 use base64::Engine as _;
@@ -359,7 +358,7 @@ impl KeySet {
 /// whole new [`KeySet`] and swaps it in, so a request never waits for a fetch.
 #[derive(Clone)]
 pub(crate) struct KeyStore {
-    current: Arc<arc_swap::ArcSwap<KeySet>>,
+    published: Arc<Published>,
     #[cfg(feature = "jwks-url")]
     remote: Option<Arc<remote::Remote>>,
 }
@@ -367,17 +366,76 @@ pub(crate) struct KeyStore {
 impl fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("KeyStore");
-        d.field("keys", &self.current.load().len());
+        d.field("keys", &self.published.current.load().len());
         #[cfg(feature = "jwks-url")]
         d.field("remote", &self.remote);
         d.finish()
     }
 }
 
+/// The keys in force, and the revocation epoch that says when tokens verified earlier may no
+/// longer be answered for from the verified-token cache.
+///
+/// # Why two bumps per removal
+///
+/// The cache tags each entry with the epoch read *before* its token was verified, and a hit
+/// counts only when its tag equals the epoch now; a tag is never odd (see
+/// [`Verifier::verify_and_remember`](crate::verify::Verifier::verify_and_remember)). A
+/// removal bumps the epoch to an odd number, swaps the new set in, and bumps it to even again:
+///
+/// - A thread that sees the new set has synchronised with the swap, so its next read of the
+///   epoch sees at least the first bump: every entry tagged before is refused from then on.
+///   (Bumping only after the swap would leave a moment where the new set is visible and the
+///   old entries still count.)
+/// - A verification that read the final, even epoch then loads the keys after the swap, so
+///   no entry with that tag can come from a removed key. (Bumping only before the swap would
+///   let a verification read the new epoch, load the old keys, and tag its entry with an epoch
+///   that stays current.)
+/// - While the epoch is odd, no entry counts.
+///
+/// A hit thus costs one atomic load, and no clear of the cache is needed for correctness: the
+/// cache is still emptied once after a removal, as housekeeping, since its entries are dead.
+pub(crate) struct Published {
+    current: arc_swap::ArcSwap<KeySet>,
+    /// Even while no removal is under way, odd during one.
+    epoch: AtomicU64,
+    /// The epoch the verified-token cache was last emptied for (housekeeping only).
+    cleared_epoch: AtomicU64,
+}
+
+impl Published {
+    pub(crate) fn new(keys: KeySet) -> Self {
+        Self {
+            current: arc_swap::ArcSwap::from_pointee(keys),
+            epoch: AtomicU64::new(0),
+            cleared_epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// Puts `keys` in force. `removes`: a key in force now is not in `keys` (or no longer
+    /// verifies what it did), so tokens verified until now must not be answered for from the
+    /// cache any more.
+    #[cfg_attr(not(any(test, feature = "jwks-url")), allow(dead_code))]
+    pub(crate) fn publish(&self, keys: KeySet, removes: bool) {
+        if removes {
+            // SeqCst throughout: the order of these three writes is the whole argument above.
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+            self.current.store(Arc::new(keys));
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.current.store(Arc::new(keys));
+        }
+    }
+
+    pub(crate) fn load(&self) -> arc_swap::Guard<Arc<KeySet>> {
+        self.current.load()
+    }
+}
+
 impl KeyStore {
     pub(crate) fn fixed(keys: KeySet) -> Self {
         Self {
-            current: Arc::new(arc_swap::ArcSwap::from_pointee(keys)),
+            published: Arc::new(Published::new(keys)),
             #[cfg(feature = "jwks-url")]
             remote: None,
         }
@@ -385,18 +443,23 @@ impl KeyStore {
 
     /// The keys in force now.
     pub(crate) fn load(&self) -> arc_swap::Guard<Arc<KeySet>> {
-        self.current.load()
+        self.published.load()
+    }
+
+    /// Puts `keys` in force, as a refresh does (see [`Published::publish`]).
+    #[cfg(test)]
+    pub(crate) fn publish(&self, keys: KeySet, removes: bool) {
+        self.published.publish(keys, removes);
     }
 
     /// Whether every key source can verify: always for fixed keys; for a JWKS URL, once a
-    /// fetch delivered its keys.
+    /// fetch delivered its keys, and until they are dropped as too old.
     pub(crate) fn ready(&self) -> bool {
-        !self.current.load().pending
+        !self.load().pending
     }
 
-    /// Called when a token names a `kid` that no key has, or when no remote key has been
-    /// fetched yet: asks the refresher for an early fetch (rate-limited, coalesced). Never
-    /// blocks.
+    /// Called when a token names a `kid` that no key has, or when no remote key is in force:
+    /// asks the refresher for an early fetch (rate-limited, coalesced). Never blocks.
     pub(crate) fn on_unknown_kid(&self) {
         #[cfg(feature = "jwks-url")]
         if let Some(remote) = &self.remote {
@@ -404,73 +467,28 @@ impl KeyStore {
         }
     }
 
-    /// A number that changes whenever a refresh removed a key. Tokens verified before the
-    /// change may have been signed by the removed key, so the verified-token cache must not
-    /// answer for them any more.
+    /// The revocation epoch now: a cache entry counts only if it was tagged with this value
+    /// (see [`Published`]). One atomic load.
     pub(crate) fn revocation_epoch(&self) -> u64 {
-        #[cfg(feature = "jwks-url")]
-        if let Some(remote) = &self.remote {
-            return remote.revocation_epoch();
-        }
-        0
+        self.published.epoch.load(Ordering::SeqCst)
     }
 
-    /// Whether a key was removed since the last call that returned `true`: exactly one caller
-    /// sees each change.
-    pub(crate) fn take_revocation(&self) -> bool {
-        #[cfg(feature = "jwks-url")]
-        if let Some(remote) = &self.remote {
-            return remote.take_revocation();
-        }
-        false
+    /// Whether `epoch` may tag a cache entry: not while a removal is under way.
+    pub(crate) fn settled(epoch: u64) -> bool {
+        epoch.is_multiple_of(2)
     }
-}
 
-/// The shortest time between two `warn` events for `keys_unavailable`.
-const KEYS_UNAVAILABLE_WARN_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Logs a `keys_unavailable` failure: at `warn` at most once per
-/// [`KEYS_UNAVAILABLE_WARN_INTERVAL`], with the count of such failures since the last
-/// warning, and at `debug` in between. During a JWKS outage every request fails this way, and
-/// a warning per request would flood the logs (and hide the fetch warnings that say why).
-pub(crate) fn log_keys_unavailable(mode: crate::config::Mode, trace_id: Option<&str>) {
-    static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    static LAST_WARN_MS: AtomicU64 = AtomicU64::new(u64::MAX);
-    static SINCE_LAST_WARN: AtomicU64 = AtomicU64::new(0);
-    const NEVER: u64 = u64::MAX;
-
-    let reason = ApproovErrorKind::KeysUnavailable.reason_code();
-    let mode = match mode {
-        crate::config::Mode::Monitor => "monitor",
-        _ => "enforce",
-    };
-    SINCE_LAST_WARN.fetch_add(1, Ordering::AcqRel);
-    let now =
-        u64::try_from(ORIGIN.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(NEVER - 1);
-    let last = LAST_WARN_MS.load(Ordering::Acquire);
-    let interval = KEYS_UNAVAILABLE_WARN_INTERVAL.as_millis() as u64;
-    if (last == NEVER || now.saturating_sub(last) >= interval)
-        && LAST_WARN_MS
-            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    {
-        let count = SINCE_LAST_WARN.swap(0, Ordering::AcqRel);
-        tracing::warn!(
-            reason,
-            mode,
-            trace_id,
-            count,
-            interval_seconds = KEYS_UNAVAILABLE_WARN_INTERVAL.as_secs(),
-            "Approov check failed: no key could be fetched yet ({count} such failures since the last \
-             warning; at most one warning per interval)"
-        );
-    } else {
-        tracing::debug!(
-            reason,
-            mode,
-            trace_id,
-            "Approov check failed (warning rate-limited)"
-        );
+    /// Whether the cache should be emptied now, as housekeeping: a removal finished at
+    /// `epoch` since the last call that returned `true`. Exactly one caller sees each change.
+    pub(crate) fn take_revocation(&self, epoch: u64) -> bool {
+        let cleared = self.published.cleared_epoch.load(Ordering::Acquire);
+        Self::settled(epoch)
+            && cleared != epoch
+            && self
+                .published
+                .cleared_epoch
+                .compare_exchange(cleared, epoch, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
     }
 }
 

@@ -19,9 +19,10 @@
 //! last good keys stay in force and a warning gives the reason.
 //!
 //! When a refresh removes a key, tokens it signed may still sit in the verified-token cache.
-//! The store then bumps a revocation epoch, and the verifier clears the cache on the next
-//! request (see [`Verifier::verify`](crate::verify::Verifier)): a removed key stops verifying
-//! cached tokens at once, at the price of re-verifying the other cached tokens once.
+//! The refresh publishes the new set with a bump of the revocation epoch on either side of the
+//! swap (see [`Published`]): cache entries tagged with an older epoch are refused from the
+//! moment the new set is visible, so a removed key stops verifying cached tokens at once, at
+//! the price of re-verifying the other cached tokens once.
 
 use std::fmt;
 use std::future::Future;
@@ -33,7 +34,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::{KeySet, KeyStore, parse_jwks};
+use super::{KeySet, KeyStore, Published, parse_jwks};
 use crate::error::ConfigError;
 
 /// How often the JWKS is fetched again when its response has no `Cache-Control: max-age`,
@@ -50,6 +51,32 @@ pub const DEFAULT_JWKS_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 /// otherwise: 5 seconds.
 pub const DEFAULT_JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the keys of the last good fetch stay in force while no fetch succeeds, unless
+/// configured otherwise: 24 hours. Then they are dropped: tokens that need them are refused
+/// with `keys_unavailable`, and `keys_ready()` turns false, until a fetch succeeds.
+///
+/// Why a day: Approov tokens live for minutes and a JWKS changes only when the account's key
+/// set does, so keys a few hours old are as good as fresh, and a day rides out an outage of
+/// the JWKS host (or of the way to it) overnight without refusing a request. But a key removed
+/// from the JWKS, after a leak say, must stop verifying even on an instance that can no
+/// longer fetch the JWKS to learn of it, or whoever can block that fetch keeps the key alive
+/// for ever. A server that answers keeps its keys fresh: they are fetched again at least
+/// twice per maximum staleness, whatever the refresh interval or `max-age`.
+pub(crate) const DEFAULT_JWKS_MAX_STALENESS: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The longest refresh interval accepted: 24 hours (the keys are fetched at least twice per
+/// maximum staleness anyway).
+pub(crate) const MAX_JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest minimum refresh interval accepted: one hour, the ceiling of a `max-age`. It is
+/// also the wait before retrying a failed fetch, so more would leave the keys unavailable for
+/// that long after a single failure.
+pub(crate) const MAX_JWKS_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// The longest fetch timeout accepted: one minute. `build` waits for the first fetch, so this
+/// also bounds how long a start-up can block.
+pub(crate) const MAX_JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest maximum staleness accepted: 7 days.
+pub(crate) const MAX_JWKS_MAX_STALENESS: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
 /// The largest JWKS body accepted: 1 MiB. A real JWKS is a few KiB.
 pub const JWKS_MAX_BODY_BYTES: u64 = 1024 * 1024;
 
@@ -65,6 +92,8 @@ pub(crate) struct RemoteOptions {
     pub(crate) refresh_interval: Duration,
     pub(crate) min_refresh_interval: Duration,
     pub(crate) timeout: Duration,
+    /// How long fetched keys stay in force without a successful fetch.
+    pub(crate) max_staleness: Duration,
     pub(crate) allow_http: bool,
     /// The proxy to fetch through, if configured. Proxies named in the environment
     /// (`HTTP_PROXY`, `ALL_PROXY`, ...) are never used: a JWKS fetch is a trust decision, and
@@ -84,6 +113,7 @@ impl RemoteOptions {
             refresh_interval: DEFAULT_JWKS_REFRESH_INTERVAL,
             min_refresh_interval: DEFAULT_JWKS_MIN_REFRESH_INTERVAL,
             timeout: DEFAULT_JWKS_FETCH_TIMEOUT,
+            max_staleness: DEFAULT_JWKS_MAX_STALENESS,
             allow_http: false,
             proxy: None,
             proxy_variable: variable,
@@ -131,15 +161,11 @@ pub(crate) struct Remote {
     state: Arc<State>,
     /// Dropping the last sender stops the refresher thread.
     trigger: SyncSender<()>,
-    /// The revocation epoch the verified-token cache was last cleared for.
-    seen_epoch: AtomicU64,
     host: Box<str>,
 }
 
 /// What the request path and the refresher thread share.
 struct State {
-    /// Bumped after a refresh that removed a key.
-    epoch: AtomicU64,
     /// When the last early fetch was asked for, in milliseconds since `origin`; `NEVER` if none.
     last_request_ms: AtomicU64,
     origin: Instant,
@@ -183,20 +209,6 @@ impl Remote {
                 }
             }
         }
-    }
-
-    pub(crate) fn revocation_epoch(&self) -> u64 {
-        self.state.epoch.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn take_revocation(&self) -> bool {
-        let epoch = self.revocation_epoch();
-        let seen = self.seen_epoch.load(Ordering::Acquire);
-        seen != epoch
-            && self
-                .seen_epoch
-                .compare_exchange(seen, epoch, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
     }
 }
 
@@ -284,28 +296,13 @@ pub(crate) fn spawn(
     mut fixed: KeySet,
 ) -> Result<(KeyStore, FirstFetch), ConfigError> {
     let variable = options.variable;
-    let (https, host) = check_url(&options.url, options.allow_http, variable)?;
-    let mut config = ureq::Agent::config_builder()
-        .timeout_global(Some(options.timeout))
-        .http_status_as_error(false)
-        .user_agent(concat!("tower-approov/", env!("CARGO_PKG_VERSION")))
-        .tls_config(tls_config(&options.extra_roots))
-        .proxy(proxy_for(&options, &host)?);
-    config = if https {
-        // Redirects may not leave https.
-        config.https_only(true)
-    } else {
-        // A loopback http URL may not redirect anywhere else.
-        config.max_redirects(0)
-    };
-    let agent: ureq::Agent = config.build().into();
+    let (agent, host) = agent(&options)?;
 
     fixed.set_refreshable(true);
     let mut pending = fixed.clone();
     pending.set_pending(true);
-    let current = Arc::new(arc_swap::ArcSwap::from_pointee(pending));
+    let published = Arc::new(Published::new(pending));
     let state = Arc::new(State {
-        epoch: AtomicU64::new(0),
         last_request_ms: AtomicU64::new(NEVER),
         origin: Instant::now(),
         min_refresh_interval: options.min_refresh_interval,
@@ -313,29 +310,41 @@ pub(crate) fn spawn(
     let (trigger, requests) = sync_channel(1);
     let first = FirstFetch::default();
     let first_done = FirstDone(first.clone());
-    let refresher = Refresher {
-        agent,
-        options,
-        fixed,
-        current: Arc::clone(&current),
-        state: Arc::clone(&state),
-        last_good: None,
-    };
+    let refresher = Refresher::new(agent, options, fixed, Arc::clone(&published));
     std::thread::Builder::new()
         .name("approov-jwks".to_owned())
         .spawn(move || refresher.run(&requests, first_done))
         .map_err(|source| ConfigError::Io { variable, source })?;
 
     let store = KeyStore {
-        current,
+        published,
         remote: Some(Arc::new(Remote {
             state,
             trigger,
-            seen_epoch: AtomicU64::new(0),
             host: host.into_boxed_str(),
         })),
     };
     Ok((store, first))
+}
+
+/// The HTTP client of the refresher, after checking the URL and the proxy; and the URL's host.
+fn agent(options: &RemoteOptions) -> Result<(ureq::Agent, String), ConfigError> {
+    let (https, host) = check_url(&options.url, options.allow_http, options.variable)?;
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(options.timeout))
+        .http_status_as_error(false)
+        .user_agent(concat!("tower-approov/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls_config(&options.extra_roots))
+        .proxy(proxy_for(options, &host)?)
+        // No redirect is followed, not even to another https URL: the JWKS decides which
+        // tokens pass, and an open redirect at its origin would otherwise hand that decision
+        // to whichever host it points to. The 3xx answer comes back as is and is refused
+        // (`FetchError::Redirect`). Operators give the final URL instead.
+        .max_redirects(0)
+        .https_only(https)
+        .build()
+        .into();
+    Ok((agent, host))
 }
 
 /// rustls with the aws-lc-rs provider (the one the crate's crypto backend builds; ureq's own
@@ -423,16 +432,22 @@ struct Refresher {
     agent: ureq::Agent,
     options: RemoteOptions,
     fixed: KeySet,
-    current: Arc<arc_swap::ArcSwap<KeySet>>,
-    state: Arc<State>,
-    /// The keys of the last successful fetch.
+    published: Arc<Published>,
+    /// The keys of the last successful fetch, while they are in force.
     last_good: Option<KeySet>,
+    /// When the keys in force were fetched (a monotonic clock, never wall time); `None` while
+    /// none are: never fetched, or dropped as too old.
+    fetched_at: Option<Instant>,
+    /// When the last warning that the keys are getting old was logged.
+    stale_warned_at: Option<Instant>,
 }
 
 /// Why a fetch was not used. Logged; never holds key material.
 enum FetchError {
     Transport(ureq::Error),
     Status(u16),
+    /// A 3xx answer: redirects are never followed.
+    Redirect(u16),
     TooLarge,
     Unusable(&'static str),
 }
@@ -441,6 +456,9 @@ impl FetchError {
     fn reason(&self) -> &'static str {
         match self {
             Self::Transport(ureq::Error::Timeout(_)) => "the fetch timed out",
+            Self::Redirect(_) | Self::Transport(ureq::Error::TooManyRedirects) => {
+                "the server answered with a redirect, which is not followed"
+            }
             Self::Transport(_) => "the fetch failed",
             Self::Status(_) => "the server answered with a non-success status",
             Self::TooLarge => "the body is larger than 1 MiB",
@@ -473,9 +491,7 @@ impl fmt::Display for FetchError {
             Self::Transport(E::ConnectionFailed) => {
                 write!(f, "{}: connection failed", self.reason())
             }
-            Self::Transport(E::TooManyRedirects) => {
-                write!(f, "{}: too many redirects", self.reason())
-            }
+            Self::Transport(E::TooManyRedirects) => f.write_str(self.reason()),
             Self::Transport(E::RequireHttpsOnly(_)) => {
                 write!(f, "{}: a redirect left https", self.reason())
             }
@@ -487,19 +503,50 @@ impl fmt::Display for FetchError {
                 "{} (details withheld: they may quote the URL)",
                 self.reason()
             ),
-            Self::Status(status) => write!(f, "{}: {status}", self.reason()),
+            // The status only: a redirect's `Location` may carry credentials.
+            Self::Status(status) | Self::Redirect(status) => {
+                write!(f, "{}: {status}", self.reason())
+            }
             _ => f.write_str(self.reason()),
         }
     }
 }
 
 impl Refresher {
+    fn new(
+        agent: ureq::Agent,
+        options: RemoteOptions,
+        fixed: KeySet,
+        published: Arc<Published>,
+    ) -> Self {
+        Self {
+            agent,
+            options,
+            fixed,
+            published,
+            last_good: None,
+            fetched_at: None,
+            stale_warned_at: None,
+        }
+    }
+
     fn run(mut self, requests: &Receiver<()>, first_done: FirstDone) {
-        let mut wait = self.refresh();
+        let mut next_fetch = self.refresh_then_next();
         drop(first_done);
         loop {
-            match requests.recv_timeout(wait) {
-                Ok(()) | Err(RecvTimeoutError::Timeout) => wait = self.refresh(),
+            let now = Instant::now();
+            self.age(now);
+            // Wake for the next fetch, or earlier for the keys' next staleness event.
+            let wake = self
+                .next_age_event()
+                .map_or(next_fetch, |at| at.min(next_fetch));
+            match requests.recv_timeout(wake.saturating_duration_since(now)) {
+                Ok(()) => next_fetch = self.refresh_then_next(),
+                Err(RecvTimeoutError::Timeout) => {
+                    if Instant::now() >= next_fetch {
+                        next_fetch = self.refresh_then_next();
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     tracing::debug!(
                         host = self.host(),
@@ -509,6 +556,74 @@ impl Refresher {
                 }
             }
         }
+    }
+
+    /// Fetches, and returns when to fetch next: the wait counts from the end of this fetch.
+    fn refresh_then_next(&mut self) -> Instant {
+        let wait = self.refresh();
+        after(Instant::now(), wait)
+    }
+
+    /// How often, once half the maximum staleness has passed without a successful fetch, the
+    /// warning that the keys are getting old is repeated: eight times less often than the
+    /// keys may live, so a few warnings (at 12, 15, 18 and 21 hours by default), not one per
+    /// failed fetch.
+    fn stale_warning_interval(&self) -> Duration {
+        self.options.max_staleness / 8
+    }
+
+    /// Warns once half the maximum staleness has passed since the keys in force were
+    /// fetched (rate-limited), and drops them once all of it has: tokens that need them are
+    /// then refused with `keys_unavailable`, `keys_ready()` is false, and cached tokens they
+    /// verified no longer count, until a fetch succeeds.
+    fn age(&mut self, now: Instant) {
+        let Some(fetched_at) = self.fetched_at else {
+            return;
+        };
+        let age = now.saturating_duration_since(fetched_at);
+        let max = self.options.max_staleness;
+        if age >= max {
+            let mut set = self.fixed.clone();
+            set.set_pending(true);
+            self.published.publish(set, true);
+            self.last_good = None;
+            self.fetched_at = None;
+            self.stale_warned_at = None;
+            tracing::warn!(
+                host = self.host(),
+                age = ?age,
+                max_staleness = ?max,
+                "Approov JWKS keys dropped: no fetch has succeeded for longer than the maximum \
+                 staleness; tokens that need them are refused (keys_unavailable) and \
+                 keys_ready() is false until a fetch succeeds"
+            );
+        } else if age >= max / 2
+            && self
+                .stale_warned_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= self.stale_warning_interval())
+        {
+            self.stale_warned_at = Some(now);
+            tracing::warn!(
+                host = self.host(),
+                age = ?age,
+                dropped_in = ?max.saturating_sub(age),
+                max_staleness = ?max,
+                "Approov JWKS keys getting old: no fetch has succeeded for over half the maximum \
+                 staleness; they will be dropped (tokens that need them refused) unless a fetch \
+                 succeeds first"
+            );
+        }
+    }
+
+    /// When [`age`](Self::age) has something to do next, if the keys in force were fetched.
+    fn next_age_event(&self) -> Option<Instant> {
+        let fetched_at = self.fetched_at?;
+        let max = self.options.max_staleness;
+        let warn_at = match self.stale_warned_at {
+            None => after(fetched_at, max / 2),
+            Some(at) => after(at, self.stale_warning_interval()),
+        };
+        Some(warn_at.min(after(fetched_at, max)))
     }
 
     /// The URL's host and port, for logs: never its user info (`user:password@`), path or
@@ -555,11 +670,7 @@ impl Refresher {
                 });
                 let mut set = self.fixed.clone();
                 set.extend(keys.clone());
-                self.current.store(Arc::new(set));
-                if removed {
-                    // After the swap: a token verified from now on used the new keys.
-                    self.state.epoch.fetch_add(1, Ordering::AcqRel);
-                }
+                self.published.publish(set, removed);
                 tracing::debug!(
                     host = self.host(),
                     keys = keys.len(),
@@ -567,10 +678,9 @@ impl Refresher {
                     "Approov JWKS fetched"
                 );
                 self.last_good = Some(keys);
-                let min = self.options.min_refresh_interval;
-                max_age.map_or(self.options.refresh_interval, |age| {
-                    age.clamp(min, MAX_AGE_CEILING.max(min))
-                })
+                self.fetched_at = Some(Instant::now());
+                self.stale_warned_at = None;
+                next_refresh(&self.options, max_age)
             }
             Err(error) => self.not_used(&error),
         }
@@ -596,6 +706,9 @@ impl Refresher {
             .call()
             .map_err(FetchError::Transport)?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(FetchError::Redirect(status.as_u16()));
+        }
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
@@ -617,6 +730,24 @@ impl Refresher {
         let keys = parse_jwks(&body, false, self.options.variable).map_err(FetchError::Unusable)?;
         Ok((keys, max_age))
     }
+}
+
+/// The wait before the next periodic fetch after a successful one: the response's `max-age`
+/// between the minimum refresh interval and [`MAX_AGE_CEILING`], else the refresh interval;
+/// and never more than half the maximum staleness, so that keys a server keeps serving never
+/// age out.
+fn next_refresh(options: &RemoteOptions, max_age: Option<Duration>) -> Duration {
+    let min = options.min_refresh_interval;
+    let wait = max_age.map_or(options.refresh_interval, |age| {
+        age.clamp(min, MAX_AGE_CEILING.max(min))
+    });
+    wait.min(options.max_staleness / 2)
+}
+
+/// `at + wait`. The configuration bounds every wait (to days), far from an `Instant`'s limit;
+/// should it ever be reached, `at` itself is returned rather than a panic.
+fn after(at: Instant, wait: Duration) -> Instant {
+    at.checked_add(wait).unwrap_or(at)
 }
 
 /// The `max-age` of a `Cache-Control` value, unless `no-store` or `no-cache` says not to cache.
@@ -651,6 +782,99 @@ mod tests {
         assert!(thread.join().is_err());
         // And a blocking waiter returns at once, well before its timeout.
         first.wait(Duration::from_secs(3600));
+    }
+
+    /// A JWKS URL on loopback answering every request with one P-256 key (RFC 7517, A.1) and
+    /// this `Cache-Control`, if any.
+    fn serve_jwks(cache_control: Option<&'static str>) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+                    head.push(byte[0]);
+                }
+                let body = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"1","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}]}"#;
+                let cache_control = cache_control
+                    .map(|v| format!("cache-control: {v}\r\n"))
+                    .unwrap_or_default();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{cache_control}\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        format!("http://{addr}/jwks.json")
+    }
+
+    /// The wait `refresh()` returns after fetching from a server that answers with this
+    /// `Cache-Control`, with the default intervals (or this maximum staleness).
+    fn wait_after_fetch(
+        cache_control: Option<&'static str>,
+        staleness: Option<Duration>,
+    ) -> Duration {
+        crate::config::ensure_crypto_provider().unwrap();
+        let mut options = RemoteOptions::new(&serve_jwks(cache_control), "TEST");
+        if let Some(staleness) = staleness {
+            options.max_staleness = staleness;
+        }
+        let (agent, _) = agent(&options).unwrap();
+        let published = Arc::new(Published::new(KeySet::default()));
+        let mut refresher =
+            Refresher::new(agent, options, KeySet::default(), Arc::clone(&published));
+        let wait = refresher.refresh();
+        assert_eq!(published.load().len(), 1, "the fetch succeeded");
+        wait
+    }
+
+    #[test]
+    fn a_max_age_of_a_day_is_cut_to_exactly_the_one_hour_ceiling() {
+        assert_eq!(MAX_AGE_CEILING, Duration::from_secs(3600));
+        assert_eq!(
+            wait_after_fetch(Some("public, max-age=86400"), None),
+            Duration::from_secs(3600)
+        );
+    }
+
+    #[test]
+    fn a_tiny_max_age_is_raised_to_exactly_the_minimum_refresh_interval() {
+        assert_eq!(
+            wait_after_fetch(Some("max-age=1"), None),
+            DEFAULT_JWKS_MIN_REFRESH_INTERVAL
+        );
+        assert_eq!(
+            wait_after_fetch(Some("max-age=0"), None),
+            DEFAULT_JWKS_MIN_REFRESH_INTERVAL
+        );
+    }
+
+    #[test]
+    fn a_max_age_between_the_bounds_is_the_wait_and_without_one_the_refresh_interval_is() {
+        assert_eq!(
+            wait_after_fetch(Some("max-age=300"), None),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            wait_after_fetch(Some("no-cache, max-age=300"), None),
+            DEFAULT_JWKS_REFRESH_INTERVAL
+        );
+        assert_eq!(wait_after_fetch(None, None), DEFAULT_JWKS_REFRESH_INTERVAL);
+    }
+
+    #[test]
+    fn keys_are_fetched_again_within_half_the_maximum_staleness_whatever_max_age_says() {
+        let staleness = Duration::from_secs(600);
+        assert_eq!(
+            wait_after_fetch(Some("max-age=86400"), Some(staleness)),
+            staleness / 2
+        );
+        assert_eq!(wait_after_fetch(None, Some(staleness)), staleness / 2);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! No cached token is accepted that a cache miss would reject (issue 13): for each change of a
 //! JWKS served by a real local server (a key removed, a collision, a rotation), a token that
 //! passed and sits in the verified-token cache is checked again after the change, next to
-//! the answer a configuration without a cache gives. And a fetched kid-less key that collides
+//! the answer a configuration without a cache gives. The cache is looked at before and after
+//! (issue 25), so these tests fail if caching stops. And a fetched kid-less key that collides
 //! with a configured one follows the rule for two configured keys.
-#![cfg(all(feature = "jwks-url", feature = "axum"))]
+#![cfg(all(feature = "jwks-url", feature = "axum", feature = "test-util"))]
 
 use crate::jwks_support;
 use crate::keys_support;
@@ -14,44 +15,62 @@ use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::Jwk;
 use jwks_support::*;
 use keys_support::*;
+use tower_approov::test_util::token_cache_len;
 use tower_approov::{ApproovConfig, ApproovErrorKind};
 
 const FAST: Duration = Duration::from_millis(20);
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// Two apps on the same JWKS server, refreshing every 20 ms: one with the verified-token
-/// cache, one without.
-fn cached_and_uncached(server: &JwksServer) -> (axum::Router, axum::Router) {
-    let config = |cache: usize| {
-        ApproovConfig::builder()
-            .with_jwks_url(&server.url())
-            .with_jwks_refresh_interval(FAST)
-            .with_jwks_min_refresh_interval(FAST)
-            .with_token_cache_size(cache)
-            .build()
-            .unwrap()
-    };
-    (app(config(1000)), app(config(0)))
+/// A configuration on `server`'s JWKS, refreshing every 20 ms, with a cache of `cache` tokens.
+fn config(server: &JwksServer, cache: usize) -> ApproovConfig {
+    ApproovConfig::builder()
+        .with_jwks_url(&server.url())
+        .with_jwks_refresh_interval(FAST)
+        .with_jwks_min_refresh_interval(FAST)
+        .with_token_cache_size(cache)
+        .build()
+        .unwrap()
 }
 
 /// Serves `before`, caches `token` (accepted), serves `after`, waits until the change was
 /// fetched, and checks that the cached app answers exactly as the uncached one, `expected`.
+///
+/// Each configuration has a JWKS server of its own: the refresher fetches one at a time, so
+/// two more hits on *its* server prove that it processed an answer served after the change.
+/// (With one server for both, two hits could both come from the faster refresher.)
 async fn cached_token_after_change(
     before: &[Jwk],
     after: &[Jwk],
     token: &str,
     expected: (http::StatusCode, Option<ApproovErrorKind>),
 ) {
-    let server = JwksServer::plain(Answer::jwks(jwks(before)));
-    let (cached, uncached) = cached_and_uncached(&server);
+    let (cached_server, uncached_server) = (
+        JwksServer::plain(Answer::jwks(jwks(before))),
+        JwksServer::plain(Answer::jwks(jwks(before))),
+    );
+    let cached_config = config(&cached_server, 1000);
+    let (cached, uncached) = (app(cached_config.clone()), app(config(&uncached_server, 0)));
     assert_eq!(send(&cached, token).await, OK);
+    assert_eq!(
+        token_cache_len(&cached_config),
+        Some(1),
+        "the token is cached"
+    );
     assert_eq!(send(&cached, token).await, OK, "the cache hit");
-    server.set(Answer::jwks(jwks(after)));
-    // Both refreshers fetch every 20 ms: four more hits prove each processed the new answer.
-    let seen = server.hits();
-    server.wait_for_hits(seen + 4).await;
+    for server in [&cached_server, &uncached_server] {
+        server.set(Answer::jwks(jwks(after)));
+    }
+    for server in [&cached_server, &uncached_server] {
+        let seen = server.hits();
+        server.wait_for_hits(seen + 2).await;
+    }
     assert_eq!(send(&uncached, token).await, expected, "cache miss");
     assert_eq!(send(&cached, token).await, expected, "after a cache hit");
+    assert_eq!(
+        token_cache_len(&cached_config),
+        Some(0),
+        "the entry verified with the old keys is gone"
+    );
 }
 
 fn p256(kid: Option<&str>) -> Jwk {

@@ -20,6 +20,14 @@ fn token_a() -> String {
     token(Algorithm::ES256, &keys().p256, Some("a"))
 }
 
+fn jwks_b() -> Vec<u8> {
+    jwks(&[jwk(Algorithm::ES256, &keys().p256b, Some("b"), true)])
+}
+
+fn token_b() -> String {
+    token(Algorithm::ES256, &keys().p256b, Some("b"))
+}
+
 fn from_vars(vars: &[(&str, String)]) -> ApproovConfigBuilder {
     let vars: HashMap<String, String> = vars
         .iter()
@@ -64,6 +72,39 @@ async fn a_jwks_url_over_https_without_its_ca_is_keys_unavailable_with_a_clear_w
         warning.contains("invalid peer certificate") && warning.contains("UnknownIssuer"),
         "{warning}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_https_jwks_url_that_redirects_even_to_https_is_not_followed_and_the_warning_says_so() {
+    capture_logs();
+    let pki = Pki::new();
+    // Where an open redirect at the JWKS origin would send the fetch: another https host,
+    // trusted like the first one, serving someone else's keys.
+    let elsewhere = JwksServer::tls(Answer::jwks(jwks_b()), &pki);
+    let redirecting = JwksServer::tls(Answer::redirect(&elsewhere.url()), &pki);
+    let config = builder()
+        .with_jwks_url(&redirecting.url())
+        .with_jwks_root_certificates(pki.ca_pem.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let host = redirecting.addr.to_string();
+    let warning = wait_for_log(|l| {
+        l.contains("WARN") && l.contains(&host) && l.contains("JWKS fetch not used")
+    })
+    .await;
+    assert!(
+        warning.contains("reason=\"the server answered with a redirect, which is not followed\"")
+            && warning.contains(": 302"),
+        "{warning}"
+    );
+    assert_eq!(
+        send(&app(config), &token_b()).await,
+        rejected(ApproovErrorKind::KeysUnavailable)
+    );
+    // The fetch is over (it was logged): the redirect's target was never asked.
+    assert_eq!(redirecting.hits(), 1);
+    assert_eq!(elsewhere.hits(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -176,7 +217,8 @@ async fn jwks_fetch_error_logs_never_quote_a_url_with_credentials_even_from_a_re
         "proxied-pass-Tt09",
         "query-token-Hh47",
     ];
-    // An https JWKS that redirects to plain http with credentials in the Location.
+    // An https JWKS that redirects to plain http with credentials in the Location (never
+    // followed, and never quoted).
     let redirecting = JwksServer::tls(
         Answer::redirect("http://redirect-user:redirect-pass-Qx81@127.0.0.1:9/jwks.json"),
         &pki,
@@ -217,11 +259,16 @@ async fn jwks_fetch_error_logs_never_quote_a_url_with_credentials_even_from_a_re
             "{url}"
         );
     }
-    // The redirect was really followed up to the https-only check, and the proxy was asked.
+    // The redirect was answered (and not followed), and the proxy was asked.
     assert!(redirecting.hits() >= 1);
     assert!(!refusing_proxy.seen().is_empty());
     let logs = logs();
-    assert!(logs.contains("a redirect left https"), "{logs}");
+    let host = redirecting.addr.to_string();
+    assert!(
+        logs.lines().any(|l| l.contains(&host)
+            && l.contains("the server answered with a redirect, which is not followed")),
+        "{logs}"
+    );
     for secret in secrets {
         assert!(!logs.contains(secret), "the logs quote {secret}:\n{logs}");
     }

@@ -1,188 +1,28 @@
-//! Keys from a JWKS URL (feature `jwks-url`), against a real JWKS server on loopback whose
-//! answers the tests control and whose hits they count.
+//! Keys from a JWKS URL (feature `jwks-url`), against the JWKS test server
+//! (`tests/jwks_support`) on loopback, whose answers the tests control and whose hits they
+//! count.
 //!
-//! No test asserts on time. Where a test must know that a refresh happened, it waits for the
-//! server's hit counter: the refresher fetches one at a time, so hit `n + 1` proves that the
-//! answer to hit `n` was fully processed.
+//! No test asserts on time, and none sleeps to show that something did not happen. Where a
+//! test must know that a refresh happened, it waits for the server's n-th hit: the refresher
+//! fetches one at a time, so hit `n + 1` proves that the answer to hit `n` was fully
+//! processed. Where it must know that no more fetches can come, it waits for the refresher's
+//! own "stopping" log line, after which none can.
 #![cfg(all(feature = "jwks-url", feature = "axum"))]
 
+use crate::jwks_support;
 use crate::keys_support;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use jsonwebtoken::Algorithm;
+use jwks_support::*;
 use keys_support::*;
 use tower::Layer as _;
 use tower_approov::{
     ApproovConfig, ApproovConfigBuilder, ApproovErrorKind, ApproovLayer, ConfigError,
 };
-
-/// What the JWKS server answers.
-#[derive(Clone)]
-struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
-    cache_control: Option<&'static str>,
-    delay: Duration,
-}
-
-impl Answer {
-    fn jwks(body: Vec<u8>) -> Self {
-        Self {
-            status: StatusCode::OK,
-            body,
-            cache_control: None,
-            delay: Duration::ZERO,
-        }
-    }
-}
-
-#[derive(Clone)]
-struct Shared {
-    answer: Arc<Mutex<Answer>>,
-    hits: Arc<AtomicUsize>,
-    /// When each hit arrived, in order.
-    hit_times: Arc<Mutex<Vec<Instant>>>,
-}
-
-/// How long a liveness wait may take before the test gives up: it only keeps a broken build
-/// from hanging, and never decides a pass.
-const LIVENESS: Duration = Duration::from_secs(20);
-
-/// A JWKS server on 127.0.0.1, on its own thread and runtime, so that it answers whatever the
-/// test's own runtime (or lack of one) is doing. Dropping it (or `stop`) takes it down.
-struct JwksServer {
-    addr: SocketAddr,
-    shared: Shared,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-async fn serve_jwks(State(shared): State<Shared>) -> Response {
-    shared.hit_times.lock().unwrap().push(Instant::now());
-    shared.hits.fetch_add(1, Ordering::SeqCst);
-    let answer = shared.answer.lock().unwrap().clone();
-    if !answer.delay.is_zero() {
-        tokio::time::sleep(answer.delay).await;
-    }
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", "application/json".parse().unwrap());
-    if let Some(cc) = answer.cache_control {
-        headers.insert("cache-control", cc.parse().unwrap());
-    }
-    (answer.status, headers, answer.body).into_response()
-}
-
-impl JwksServer {
-    fn start(answer: Answer) -> Self {
-        let shared = Shared {
-            answer: Arc::new(Mutex::new(answer)),
-            hits: Arc::new(AtomicUsize::new(0)),
-            hit_times: Arc::new(Mutex::new(Vec::new())),
-        };
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let app = axum::Router::new()
-            .route("/jwks.json", axum::routing::get(serve_jwks))
-            .with_state(shared.clone());
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = stopped => {}
-                }
-            });
-            // Dropping the runtime drops every open connection too.
-        });
-        Self {
-            addr,
-            shared,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/jwks.json", self.addr)
-    }
-
-    fn set(&self, answer: Answer) {
-        *self.shared.answer.lock().unwrap() = answer;
-    }
-
-    fn hits(&self) -> usize {
-        self.shared.hits.load(Ordering::SeqCst)
-    }
-
-    /// Waits until the server has been hit at least `n` times (a liveness wait, not a timing
-    /// assertion: the deadline only keeps a broken build from hanging).
-    async fn wait_for_hits(&self, n: usize) {
-        let deadline = Instant::now() + LIVENESS;
-        while Instant::now() < deadline {
-            if self.hits() >= n {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("the JWKS server saw {} hits, expected {n}", self.hits());
-    }
-
-    /// The time between each hit and the next.
-    fn gaps(&self) -> Vec<Duration> {
-        let times = self.shared.hit_times.lock().unwrap();
-        times.windows(2).map(|w| w[1] - w[0]).collect()
-    }
-
-    /// Stops the server and leaves in its place, on the same address, a listener that accepts
-    /// each connection and closes it at once without an answer: every fetch fails, and the
-    /// returned counter shows how many were tried.
-    async fn go_down(&mut self) -> Arc<AtomicUsize> {
-        self.stop();
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        // The old server's closed connections may linger in TIME_WAIT on this port.
-        socket.set_reuseaddr(true).unwrap();
-        socket.bind(self.addr).unwrap();
-        let listener = socket.listen(64).unwrap();
-        let attempts = Arc::new(AtomicUsize::new(0));
-        let counted = attempts.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                counted.fetch_add(1, Ordering::SeqCst);
-                drop(stream);
-            }
-        });
-        attempts
-    }
-
-    fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            thread.join().unwrap();
-        }
-    }
-}
-
-impl Drop for JwksServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 fn key_a() -> &'static TestKey {
     &keys().p256
@@ -243,7 +83,7 @@ async fn eventually_ok(app: &axum::Router, token: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_from_a_jwks_url_verify_right_after_build() {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     let config = remote(&server, HOUR, HOUR).build().unwrap();
     assert_eq!(send(&app(config), &token_a()).await, OK);
     assert_eq!(server.hits(), 1);
@@ -251,7 +91,7 @@ async fn keys_from_a_jwks_url_verify_right_after_build() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_from_a_jwks_url_set_in_env_verify() {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     let vars: HashMap<&str, String> = [("APPROOV_JWKS_URL", server.url())].into();
     let config = ApproovConfigBuilder::from_env_with(|name| vars.get(name).cloned().map(Ok))
         .unwrap()
@@ -263,7 +103,7 @@ async fn keys_from_a_jwks_url_set_in_env_verify() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kid_published_later_is_accepted_without_a_restart() {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     let app = app(remote(&server, HOUR, FAST).build().unwrap());
     server.set(Answer::jwks(jwks_a_b()));
     // The first request with the new kid asks for an early fetch; a later one finds the key.
@@ -273,7 +113,7 @@ async fn a_kid_published_later_is_accepted_without_a_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_key_set_of_another_algorithm_is_picked_up_by_its_first_tokens() {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     let app = app(remote(&server, HOUR, FAST).build().unwrap());
     let rsa = &keys().rsa;
     server.set(Answer::jwks(jwks(&[
@@ -291,7 +131,7 @@ async fn a_new_key_set_of_another_algorithm_is_picked_up_by_its_first_tokens() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hs256_token_with_an_unknown_kid_is_refused_for_its_algorithm() {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     let app = app(remote(&server, HOUR, FAST).build().unwrap());
     assert_eq!(
         send(&app, &hs256_token(&key_a().public_der, Some("new"))).await,
@@ -301,7 +141,7 @@ async fn hs256_token_with_an_unknown_kid_is_refused_for_its_algorithm() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn periodic_refresh_picks_up_a_new_kid() {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     let app = app(remote(&server, FAST, HOUR).build().unwrap());
     server.set(Answer::jwks(jwks_a_b()));
     server.wait_for_hits(3).await;
@@ -312,20 +152,19 @@ async fn periodic_refresh_picks_up_a_new_kid() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn old_keys_keep_working_when_the_server_goes_down() {
-    let mut server = JwksServer::start(Answer::jwks(jwks_a()));
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     // No token cache: each acceptance below is a verification with the key in force.
     let app = app(remote(&server, FAST, FAST)
         .with_token_cache_size(0)
         .build()
         .unwrap());
     server.wait_for_hits(2).await;
-    let attempts = server.go_down().await;
-    // Three refreshes were tried against the dead server and failed.
-    let deadline = Instant::now() + LIVENESS;
-    while attempts.load(Ordering::SeqCst) < 3 {
-        assert!(Instant::now() < deadline, "no refresh was attempted");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Every fetch from now on is read, then the connection is closed without an answer.
+    server.set(Answer::hang_up());
+    let seen = server.hits();
+    // Three refreshes were tried against the dead server and failed (the first of them may
+    // have read the old answer; the two after it cannot have).
+    server.wait_for_hits(seen + 3).await;
     assert_eq!(send(&app, &token_a()).await, OK);
     assert_eq!(
         send(&app, &token_b()).await,
@@ -336,7 +175,7 @@ async fn old_keys_keep_working_when_the_server_goes_down() {
 /// Serves `bad` after the first good answer, waits until it was processed, and checks that
 /// kid `a` still verifies and kid `b` (only in `bad`, if at all) does not.
 async fn bad_answer_keeps_the_last_good_keys(bad: Answer, timeout: Option<Duration>) {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     let mut builder = remote(&server, FAST, FAST);
     if let Some(timeout) = timeout {
         builder = builder.with_jwks_fetch_timeout(timeout);
@@ -366,9 +205,18 @@ async fn an_empty_key_set_keeps_the_last_good_keys() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_error_keeps_the_last_good_keys() {
-    let mut answer = Answer::jwks(jwks_b());
-    answer.status = StatusCode::INTERNAL_SERVER_ERROR;
+    let answer = Answer {
+        status: 500,
+        ..Answer::jwks(jwks_b())
+    };
     bad_answer_keeps_the_last_good_keys(answer, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_keeps_the_last_good_keys_and_is_not_followed() {
+    let elsewhere = JwksServer::plain(Answer::jwks(jwks_b()));
+    bad_answer_keeps_the_last_good_keys(Answer::redirect(&elsewhere.url()), None).await;
+    assert_eq!(elsewhere.hits(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -385,7 +233,7 @@ async fn an_oversized_body_keeps_the_last_good_keys() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_of_exactly_the_limit_is_accepted() {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     let app = app(remote(&server, FAST, HOUR).build().unwrap());
     let mut body = jwks_a_b();
     let close = body.pop().unwrap();
@@ -399,8 +247,7 @@ async fn a_body_of_exactly_the_limit_is_accepted() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_server_times_out_and_keeps_the_last_good_keys() {
-    let mut slow = Answer::jwks(jwks_b());
-    slow.delay = Duration::from_secs(30);
+    let slow = Answer::jwks(jwks_b()).with_delay(Duration::from_secs(30));
     // Hit n + 2 can only come after the fetch of hit n + 1 gave up, long before 30 s.
     bad_answer_keeps_the_last_good_keys(slow, Some(Duration::from_millis(100))).await;
 }
@@ -413,7 +260,7 @@ async fn symmetric_keys_are_refused_from_a_url() {
         "k": base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret),
     });
     let doc = serde_json::json!({ "keys": [oct, jwk(Algorithm::ES256, key_a(), Some("a"), true)] });
-    let server = JwksServer::start(Answer::jwks(serde_json::to_vec(&doc).unwrap()));
+    let server = JwksServer::plain(Answer::jwks(serde_json::to_vec(&doc).unwrap()));
     let app = app(remote(&server, HOUR, HOUR).build().unwrap());
     assert_eq!(send(&app, &token_a()).await, OK);
     assert_eq!(
@@ -422,33 +269,18 @@ async fn symmetric_keys_are_refused_from_a_url() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_kid_storm_causes_one_fetch_per_interval() {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
-    let app = app(remote(&server, HOUR, HOUR).build().unwrap());
-    assert_eq!(server.hits(), 1);
-    let storm = |round: usize| {
+/// 200 concurrent requests, each with a kid nobody has.
+async fn unknown_kid_storm(app: &axum::Router, round: usize) {
+    let requests = (0..200).map(|i| {
         let app = app.clone();
-        async move {
-            let requests = (0..200).map(|i| {
-                let app = app.clone();
-                tokio::spawn(async move {
-                    let token = token(Algorithm::ES256, key_a(), Some(&format!("x{round}-{i}")));
-                    send(&app, &token).await
-                })
-            });
-            for answer in futures_join(requests).await {
-                assert_eq!(answer, rejected(ApproovErrorKind::UnknownKeyId));
-            }
-        }
-    };
-    storm(1).await;
-    server.wait_for_hits(2).await;
-    storm(2).await;
-    // Grace for a wrongly triggered fetch to show up; it can only make the test pass wrongly
-    // on a very slow machine, never fail wrongly.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(server.hits(), 2);
+        tokio::spawn(async move {
+            let token = token(Algorithm::ES256, key_a(), Some(&format!("x{round}-{i}")));
+            send(&app, &token).await
+        })
+    });
+    for answer in futures_join(requests).await {
+        assert_eq!(answer, rejected(ApproovErrorKind::UnknownKeyId));
+    }
 }
 
 async fn futures_join<T: Send + 'static>(
@@ -459,6 +291,30 @@ async fn futures_join<T: Send + 'static>(
         out.push(handle.await.unwrap());
     }
     out
+}
+
+/// Waits for the refresher of the JWKS at `server` to log that it stopped: from then on it
+/// fetches nothing more, so the server's hits are final.
+async fn refresher_stopped(server: &JwksServer) {
+    let host = server.addr.to_string();
+    wait_for_log(|l| l.contains(&host) && l.contains("Approov JWKS refresher stopping")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_kid_storm_causes_one_fetch_per_interval() {
+    capture_logs();
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
+    let app = app(remote(&server, HOUR, HOUR).build().unwrap());
+    assert_eq!(server.hits(), 1);
+    unknown_kid_storm(&app, 1).await;
+    server.wait_for_hits(2).await;
+    unknown_kid_storm(&app, 2).await;
+    // A fetch asked for by the second storm was queued during its requests, which are all
+    // answered. Dropping the last layer stops the refresher, but only after it has taken
+    // whatever was queued: once it says it stopped, every fetch it was asked for is done.
+    drop(app);
+    refresher_stopped(&server).await;
+    assert_eq!(server.hits(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -480,9 +336,7 @@ async fn never_fetched_keys_reject_with_keys_unavailable() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn never_fetched_keys_recover_once_the_server_answers() {
-    let mut down = Answer::jwks(Vec::new());
-    down.status = StatusCode::SERVICE_UNAVAILABLE;
-    let server = JwksServer::start(down);
+    let server = JwksServer::plain(Answer::status(503));
     let app = app(remote(&server, HOUR, FAST).build().unwrap());
     assert_eq!(
         send(&app, &token_a()).await,
@@ -493,10 +347,54 @@ async fn never_fetched_keys_recover_once_the_server_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn keys_older_than_the_maximum_staleness_are_dropped_until_a_fetch_succeeds_again() {
+    capture_logs();
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
+    // No periodic refresh and no early fetch for an hour, but keys older than 400 ms are too
+    // old: the refresher fetches again at 200 ms (half of it) on its own.
+    let layer = ApproovLayer::new(
+        remote(&server, HOUR, HOUR)
+            .with_jwks_max_staleness(Duration::from_millis(400))
+            .build()
+            .unwrap(),
+    );
+    let app = app(layer.config().clone());
+    // From now on every fetch fails.
+    server.set(Answer::status(503));
+    let host = server.addr.to_string();
+    let old = |l: &str| {
+        l.contains("WARN") && l.contains(&host) && l.contains("Approov JWKS keys getting old")
+    };
+    wait_for_log(old).await;
+    let dropped = wait_for_log(|l| {
+        l.contains("WARN") && l.contains(&host) && l.contains("Approov JWKS keys dropped")
+    })
+    .await;
+    assert!(dropped.contains("max_staleness=400ms"), "{dropped}");
+    // Warned before the drop, and rate-limited: from 200 ms on, at most once per 50 ms.
+    let warnings = logs().lines().filter(|l| old(l)).count();
+    assert!((1..=4).contains(&warnings), "{warnings} warnings");
+    assert!(!layer.keys_ready());
+
+    server.set(Answer::jwks(jwks_a()));
+    // Refused; and the request asks for an early fetch (the first one asked for, so not held
+    // back by the minimum interval) ...
+    assert_eq!(
+        send(&app, &token_a()).await,
+        rejected(ApproovErrorKind::KeysUnavailable)
+    );
+    // ... which succeeds and restores everything.
+    let deadline = Instant::now() + LIVENESS;
+    while !layer.keys_ready() {
+        assert!(Instant::now() < deadline, "the keys never came back");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(send(&app, &token_a()).await, OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_secret_keeps_working_while_the_jwks_was_never_fetched() {
-    let mut down = Answer::jwks(Vec::new());
-    down.status = StatusCode::SERVICE_UNAVAILABLE;
-    let server = JwksServer::start(down);
+    let server = JwksServer::plain(Answer::status(503));
     let secret = b"the-account-secret-kept-during-migration!";
     let config = remote(&server, HOUR, HOUR)
         .with_secret(secret, None)
@@ -508,9 +406,7 @@ async fn a_secret_keeps_working_while_the_jwks_was_never_fetched() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cache_control_max_age_shortens_the_refresh_interval() {
-    let mut answer = Answer::jwks(jwks_a());
-    answer.cache_control = Some("public, max-age=1");
-    let server = JwksServer::start(answer);
+    let server = JwksServer::plain(Answer::jwks(jwks_a()).with_cache_control("public, max-age=1"));
     // Without max-age the next fetch would be in an hour, and the minimum is 20 ms: hits 2
     // and 3 at all show the hour was shortened, and a second between them shows it was
     // shortened to max-age (neither to the minimum nor to a tight loop). A lower bound only,
@@ -526,9 +422,7 @@ async fn cache_control_max_age_shortens_the_refresh_interval() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_max_age_of_zero_is_raised_to_the_minimum_refresh_interval() {
-    let mut answer = Answer::jwks(jwks_a());
-    answer.cache_control = Some("public, max-age=0");
-    let server = JwksServer::start(answer);
+    let server = JwksServer::plain(Answer::jwks(jwks_a()).with_cache_control("public, max-age=0"));
     let min = Duration::from_millis(200);
     let _config = remote(&server, HOUR, min).build().unwrap();
     server.wait_for_hits(4).await;
@@ -536,16 +430,19 @@ async fn a_max_age_of_zero_is_raised_to_the_minimum_refresh_interval() {
     assert!(gaps.iter().all(|g| *g >= min), "{gaps:?}");
 }
 
+#[cfg(feature = "test-util")]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_removed_kid_no_longer_verifies_tokens_in_the_cache() {
-    let server = JwksServer::start(Answer::jwks(jwks_a_b()));
+    use tower_approov::test_util::token_cache_len;
+    let server = JwksServer::plain(Answer::jwks(jwks_a_b()));
     let config = remote(&server, FAST, HOUR)
         .with_token_cache_size(100)
         .build()
         .unwrap();
-    let app = app(config);
+    let app = app(config.clone());
     let token = token_a();
     assert_eq!(send(&app, &token).await, OK);
+    assert_eq!(token_cache_len(&config), Some(1), "the token is cached");
     assert_eq!(send(&app, &token).await, OK);
     server.set(Answer::jwks(jwks_b()));
     let seen = server.hits();
@@ -554,11 +451,13 @@ async fn a_removed_kid_no_longer_verifies_tokens_in_the_cache() {
         send(&app, &token).await,
         rejected(ApproovErrorKind::UnknownKeyId)
     );
+    assert_eq!(token_cache_len(&config), Some(0), "and no longer cached");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_refresher_stops_when_the_last_layer_is_dropped() {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    capture_logs();
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     let config = remote(&server, FAST, FAST).build().unwrap();
     let layer = ApproovLayer::new(config);
     let service = layer.layer(tower::service_fn(
@@ -573,7 +472,7 @@ async fn the_refresher_stops_when_the_last_layer_is_dropped() {
     server.wait_for_hits(seen + 2).await;
     drop(service);
     let stopped_at = server.hits();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    refresher_stopped(&server).await;
     // At most the fetch that was in flight when the service was dropped.
     assert!(
         server.hits() <= stopped_at + 1,
@@ -585,7 +484,7 @@ async fn the_refresher_stops_when_the_last_layer_is_dropped() {
 /// No tokio runtime at all: the refresher is a plain thread with a blocking client.
 #[test]
 fn the_refresher_works_without_a_tokio_runtime() {
-    let server = JwksServer::start(Answer::jwks(jwks_a()));
+    let server = JwksServer::plain(Answer::jwks(jwks_a()));
     let config = remote(&server, HOUR, FAST).build().unwrap();
     let service =
         ApproovLayer::new(config).layer(tower::service_fn(|_req: http::Request<String>| async {

@@ -1,8 +1,9 @@
 //! The integration tests, one module per behaviour area, in one binary so that they link
-//! once. Tests that change process-wide state (the global tracing subscriber, the global
-//! metrics recorder, the environment, the current directory, the `keys_unavailable` warning
-//! limiter) are kept in binaries of their own beside this one: `log_hygiene`,
-//! `keys_unavailable_log`, `prometheus`, `dotenv_errors`, `jwks_env_proxy`.
+//! once. Tests that depend on process-wide state (the global tracing subscriber, the global
+//! metrics recorder, the environment, the current directory, the warning limiters, resident
+//! memory) are kept in binaries of their own beside this one: `log_hygiene`,
+//! `keys_unavailable_log`, `mitm_detected_log`, `prometheus`, `dotenv_errors`,
+//! `jwks_env_proxy`, `config_memory`.
 //!
 //! A module whose tests need a feature is compiled only with it, so `cargo test` with any
 //! feature set runs what applies.
@@ -24,6 +25,7 @@ mod sdk_support;
 mod security_support;
 
 mod binding;
+mod bounds;
 mod builder_errors;
 mod config_env;
 mod config_messages;

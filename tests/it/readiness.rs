@@ -4,57 +4,27 @@
 //!
 //! No test asserts on time: the waits are liveness waits bounded by a deadline.
 
+use crate::jwks_support::{Answer, JwksServer};
 use crate::keys_support;
 use crate::loopback;
 // The production example, compiled once for the whole binary by the `production` module.
 use crate::production::example;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::http::HeaderValue;
-use axum::response::IntoResponse;
 use http::StatusCode;
 use jsonwebtoken::Algorithm;
 use keys_support::{jwk, jwks, keys, token};
 use tower::util::MapResponseLayer;
 use tower_approov::{ApproovConfig, ApproovConfigBuilder, ApproovLayer};
 
-/// What the JWKS server answers now, and how often it was asked.
-#[derive(Clone)]
-struct Jwks {
-    answer: Arc<Mutex<(StatusCode, Vec<u8>)>>,
-    hits: Arc<AtomicUsize>,
-}
-
-impl Jwks {
-    fn set(&self, status: StatusCode, body: Vec<u8>) {
-        *self.answer.lock().unwrap() = (status, body);
-    }
-}
-
-async fn serve_jwks(State(jwks): State<Jwks>) -> impl IntoResponse {
-    jwks.hits.fetch_add(1, Ordering::SeqCst);
-    let (status, body) = jwks.answer.lock().unwrap().clone();
-    (status, [("content-type", "application/json")], body)
-}
-
-/// A JWKS server spawned on the *calling* runtime: with `#[tokio::test]`'s single thread, it
-/// can only answer while that thread is free.
-async fn jwks_server(status: StatusCode, body: Vec<u8>) -> (String, Jwks) {
-    let jwks = Jwks {
-        answer: Arc::new(Mutex::new((status, body))),
-        hits: Arc::new(AtomicUsize::new(0)),
-    };
-    let app = axum::Router::new()
-        .route("/jwks.json", axum::routing::get(serve_jwks))
-        .with_state(jwks.clone());
-    let (listener, addr) = loopback::listener().await;
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/jwks.json"), jwks)
+/// The JWKS test server, its connections accepted on the *calling* runtime: with
+/// `#[tokio::test]`'s single thread, it can only answer while that thread is free.
+async fn jwks_server(answer: Answer) -> (String, JwksServer) {
+    let server = JwksServer::on_this_runtime(answer).await;
+    (server.url(), server)
 }
 
 fn good_jwks() -> Vec<u8> {
@@ -84,7 +54,7 @@ async fn start(layer: ApproovLayer) -> SocketAddr {
 #[tokio::test]
 async fn build_async_awaits_the_first_jwks_fetch_without_blocking_the_runtime_serving_it() {
     keys_support::install_provider();
-    let (url, jwks) = jwks_server(StatusCode::OK, good_jwks()).await;
+    let (url, jwks) = jwks_server(Answer::jwks(good_jwks())).await;
 
     // The JWKS server runs on this test's only thread: the fetch can succeed only if the
     // await gives the thread back while the refresher thread fetches.
@@ -92,7 +62,7 @@ async fn build_async_awaits_the_first_jwks_fetch_without_blocking_the_runtime_se
     let layer = ApproovLayer::new(config);
 
     assert!(layer.keys_ready());
-    assert_eq!(jwks.hits.load(Ordering::SeqCst), 1);
+    assert_eq!(jwks.hits(), 1);
     let addr = start(layer).await;
     let hello = format!("http://{addr}/api/hello");
     let response = loopback::send(loopback::get(&hello, Some(&es256_token()))).await;
@@ -105,7 +75,7 @@ async fn build_on_the_runtime_serving_the_jwks_blocks_it_so_the_first_fetch_time
     // Why `build_async` exists: the blocking `build` holds this test's only thread, so the
     // JWKS server spawned on it cannot answer before the fetch timeout.
     keys_support::install_provider();
-    let (url, _jwks) = jwks_server(StatusCode::OK, good_jwks()).await;
+    let (url, _jwks) = jwks_server(Answer::jwks(good_jwks())).await;
 
     let config = ApproovConfig::builder()
         .with_jwks_url(&url)
@@ -126,7 +96,7 @@ async fn build_on_the_runtime_serving_the_jwks_blocks_it_so_the_first_fetch_time
 #[tokio::test]
 async fn the_ready_route_answers_503_until_a_jwks_fetch_succeeds_then_200() {
     keys_support::install_provider();
-    let (url, jwks) = jwks_server(StatusCode::SERVICE_UNAVAILABLE, b"{}".to_vec()).await;
+    let (url, jwks) = jwks_server(Answer::status(503)).await;
     let config = remote(&url)
         .with_jwks_min_refresh_interval(Duration::from_millis(20))
         .build_async()
@@ -151,7 +121,7 @@ async fn the_ready_route_answers_503_until_a_jwks_fetch_succeeds_then_200() {
         "liveness does not wait for keys"
     );
 
-    jwks.set(StatusCode::OK, good_jwks());
+    jwks.set(Answer::jwks(good_jwks()));
     let mut status = StatusCode::SERVICE_UNAVAILABLE;
     for _ in 0..500 {
         status = loopback::send(loopback::get(&ready, None)).await.status();

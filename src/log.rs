@@ -1,0 +1,213 @@
+//! Rate-limited warnings for the failures that can come by the thousand.
+//!
+//! Most failures are logged at `debug` (a client's fault) or at `warn` one by one. Three kinds
+//! would flood the logs that way, and hide what matters in them:
+//!
+//! - `keys_unavailable`: during a JWKS outage every request fails so, and the fetch warnings
+//!   that say why would drown in them;
+//! - `mitm_detected`: anyone can send `Approov-Token: MITM_DETECTED`, 400 times a second;
+//! - `clock_not_set`: while the server's clock is wrong, every request fails so.
+//!
+//! Each has one static [`RateLimitedWarning`]: at most one `warn` per interval, carrying the
+//! count of such failures since the last one, and `debug` for the others. Each counts apart, so
+//! a flood of one kind never silences the first warning of another.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::config::Mode;
+use crate::error::ApproovErrorKind;
+
+/// The shortest time between two `warn` events of one kind.
+pub(crate) const WARN_INTERVAL: Duration = Duration::from_secs(10);
+
+static KEYS_UNAVAILABLE: RateLimitedWarning = RateLimitedWarning::new(
+    ApproovErrorKind::KeysUnavailable,
+    "the keys this token needs are not available (never fetched, or dropped as too old)",
+    WARN_INTERVAL,
+);
+static MITM_DETECTED: RateLimitedWarning = RateLimitedWarning::new(
+    ApproovErrorKind::MitmDetected,
+    "the Approov SDK reported a man in the middle in place of a token",
+    WARN_INTERVAL,
+);
+static CLOCK_NOT_SET: RateLimitedWarning = RateLimitedWarning::new(
+    ApproovErrorKind::ClockNotSet,
+    "the server's clock reads before 2026-01-01, so it has not been set: sync it (NTP)",
+    WARN_INTERVAL,
+);
+
+/// The rate limiter of `kind`'s warnings, for the kinds that have one.
+pub(crate) fn limiter_for(kind: ApproovErrorKind) -> Option<&'static RateLimitedWarning> {
+    match kind {
+        ApproovErrorKind::KeysUnavailable => Some(&KEYS_UNAVAILABLE),
+        ApproovErrorKind::MitmDetected => Some(&MITM_DETECTED),
+        ApproovErrorKind::ClockNotSet => Some(&CLOCK_NOT_SET),
+        _ => None,
+    }
+}
+
+/// Marks "no warning yet" in `last_warn_ms`.
+const NEVER: u64 = u64::MAX;
+
+/// At most one `warn` per interval for one failure kind, with the count of such failures since
+/// the last warning; `debug` in between. Lock-free: concurrent failures race on one
+/// compare-and-swap, and exactly one of them warns.
+#[derive(Debug)]
+pub(crate) struct RateLimitedWarning {
+    kind: ApproovErrorKind,
+    /// What the failure means, for the warning's message.
+    what: &'static str,
+    interval: Duration,
+    /// The instant the milliseconds below count from: the first failure of this kind.
+    origin: OnceLock<Instant>,
+    /// When the last warning was logged, in milliseconds since `origin`; `NEVER` if none.
+    last_warn_ms: AtomicU64,
+    /// Failures since the last warning, this one included once it is counted.
+    since_last_warn: AtomicU64,
+}
+
+impl RateLimitedWarning {
+    pub(crate) const fn new(
+        kind: ApproovErrorKind,
+        what: &'static str,
+        interval: Duration,
+    ) -> Self {
+        Self {
+            kind,
+            what,
+            interval,
+            origin: OnceLock::new(),
+            last_warn_ms: AtomicU64::new(NEVER),
+            since_last_warn: AtomicU64::new(0),
+        }
+    }
+
+    /// Logs one failure of this kind: at `warn` when the interval since the last warning has
+    /// passed (or there was none), with the count of failures since, else at `debug`.
+    pub(crate) fn warn(&self, mode: Mode, trace_id: Option<&str>) {
+        let origin = *self.origin.get_or_init(Instant::now);
+        let now_ms = u64::try_from(origin.elapsed().as_millis()).unwrap_or(NEVER - 1);
+        let reason = self.kind.reason_code();
+        let mode = match mode {
+            Mode::Monitor => "monitor",
+            _ => "enforce",
+        };
+        match self.count_at(now_ms) {
+            Some(count) => tracing::warn!(
+                reason,
+                mode,
+                trace_id,
+                count,
+                interval_seconds = self.interval.as_secs(),
+                "Approov check failed: {} ({count} such failures since the last warning; at most \
+                 one warning per interval)",
+                self.what
+            ),
+            None => tracing::debug!(
+                reason,
+                mode,
+                trace_id,
+                "Approov check failed (warning rate-limited)"
+            ),
+        }
+    }
+
+    /// Counts one failure at `now_ms` (milliseconds since `origin`) and decides: `Some(count)`
+    /// when it is to be logged at `warn`, `count` being the failures since the last warning
+    /// (this one included); `None` for `debug`. The clock is a parameter so that the decision
+    /// is tested without waiting.
+    fn count_at(&self, now_ms: u64) -> Option<u64> {
+        self.since_last_warn.fetch_add(1, Ordering::AcqRel);
+        let last = self.last_warn_ms.load(Ordering::Acquire);
+        let interval = u64::try_from(self.interval.as_millis()).unwrap_or(u64::MAX);
+        let due = last == NEVER || now_ms.saturating_sub(last) >= interval;
+        if due
+            && self
+                .last_warn_ms
+                .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            Some(self.since_last_warn.swap(0, Ordering::AcqRel))
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter() -> RateLimitedWarning {
+        RateLimitedWarning::new(
+            ApproovErrorKind::MitmDetected,
+            "test",
+            Duration::from_millis(1000),
+        )
+    }
+
+    #[test]
+    fn the_first_failure_warns_with_a_count_of_one_and_the_next_ones_in_the_interval_do_not() {
+        let limiter = limiter();
+        assert_eq!(limiter.count_at(0), Some(1));
+        for ms in [1, 500, 999] {
+            assert_eq!(limiter.count_at(ms), None, "at {ms} ms");
+        }
+    }
+
+    #[test]
+    fn once_the_interval_has_passed_the_next_failure_warns_with_the_count_since_the_last_warning() {
+        let limiter = limiter();
+        assert_eq!(limiter.count_at(0), Some(1));
+        for _ in 0..398 {
+            assert_eq!(limiter.count_at(10), None);
+        }
+        // 398 in between, and this one.
+        assert_eq!(limiter.count_at(1000), Some(399));
+        // The interval counts from that warning, not from the first one.
+        assert_eq!(limiter.count_at(1999), None);
+        assert_eq!(limiter.count_at(2000), Some(2));
+    }
+
+    #[test]
+    fn concurrent_failures_give_exactly_one_warning_per_interval() {
+        let limiter = limiter();
+        let warned: u64 = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..500)
+                            .filter_map(|_| limiter.count_at(5))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let counts: Vec<u64> = handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect();
+            assert_eq!(counts.len(), 1, "{counts:?}");
+            counts[0]
+        });
+        // The warning counted the failures that came before it; the rest go to the next one.
+        assert!((1..=4000).contains(&warned));
+        assert_eq!(limiter.count_at(1005), Some(4000 - warned + 1));
+    }
+
+    #[test]
+    fn each_rate_limited_kind_has_its_own_limiter_and_the_others_have_none() {
+        for kind in ApproovErrorKind::ALL {
+            let limiter = limiter_for(*kind);
+            match kind {
+                ApproovErrorKind::KeysUnavailable
+                | ApproovErrorKind::MitmDetected
+                | ApproovErrorKind::ClockNotSet => {
+                    assert_eq!(limiter.map(|l| l.kind), Some(*kind));
+                }
+                _ => assert!(limiter.is_none(), "{kind:?}"),
+            }
+        }
+    }
+}
