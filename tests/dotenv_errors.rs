@@ -2,12 +2,11 @@
 //! the line, never the value (issue 13). One test in this binary: it changes the current
 //! directory, which `.env` is looked up from.
 
+mod common;
+
 use std::path::PathBuf;
 
 use tower_approov::{ApproovConfig, ConfigError};
-
-const SECRET_B64: &str =
-    "dG93ZXItYXBwcm9vdi10ZXN0LXNlY3JldC02NC1ieXRlcy1sb25nLTAxMjM0NTY3ODlhYmNkZWZnaGlqa2xtbg==";
 
 fn dir_with_env(name: &str, contents: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("approov-dotenv-{}-{name}", std::process::id()));
@@ -27,7 +26,8 @@ fn a_dotenv_line_that_does_not_parse_is_a_config_error_naming_the_file_and_line(
     let dir = dir_with_env(
         "quote",
         &format!(
-            "# comment\nAPPROOV_BASE64_SECRET={SECRET_B64}\nAPPROOV_ISSUER=\"secret-looking-Pz71.approov.io\nAPPROOV_TOKEN_BINDING_HEADER=Authorization\n"
+            "# comment\nAPPROOV_BASE64_SECRET={}\nAPPROOV_ISSUER=\"secret-looking-Pz71.approov.io\nAPPROOV_TOKEN_BINDING_HEADER=Authorization\n",
+            common::secret_base64()
         ),
     );
     let error = from_env_in(&dir).unwrap_err();
@@ -49,7 +49,10 @@ fn a_dotenv_line_that_does_not_parse_is_a_config_error_naming_the_file_and_line(
     // A line that is not `NAME=value` at all.
     let dir = dir_with_env(
         "garbage",
-        &format!("APPROOV_BASE64_SECRET={SECRET_B64}\n\nnot a variable line\n"),
+        &format!(
+            "APPROOV_BASE64_SECRET={}\n\nnot a variable line\n",
+            common::secret_base64()
+        ),
     );
     match from_env_in(&dir) {
         Err(ConfigError::EnvFile { line, .. }) => assert_eq!(line, Some(3)),
@@ -57,7 +60,10 @@ fn a_dotenv_line_that_does_not_parse_is_a_config_error_naming_the_file_and_line(
     }
 
     // A file that parses still works, and none at all is fine too.
-    let dir = dir_with_env("good", &format!("APPROOV_BASE64_SECRET={SECRET_B64}\n"));
+    let dir = dir_with_env(
+        "good",
+        &format!("APPROOV_BASE64_SECRET={}\n", common::secret_base64()),
+    );
     from_env_in(&dir).unwrap();
     std::fs::remove_file(dir.join(".env")).unwrap();
     // With neither a .env file (in this directory or above) nor variables: no key source.

@@ -5,6 +5,7 @@
 //! value, `ipk`, signature base or signed body may appear in it; every reason code must.
 #![cfg(all(feature = "axum", feature = "test-util", feature = "jwks-url"))]
 
+mod common;
 mod security_support;
 
 use std::collections::BTreeSet;
@@ -16,6 +17,7 @@ use axum::body::Body;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::OTHER_SECRET;
 use http::{HeaderValue, Method, Request};
 use http_body_util::BodyExt as _;
 use jsonwebtoken::{Algorithm, Header};
@@ -29,7 +31,6 @@ use tower_approov::{
     Mode, ModeHandle, SigningConfig,
 };
 
-const OTHER_SECRET: &[u8] = b"other-secret-Yt5Rq8Wn2Lm6Xc9Vb3Nz7Ks1Hd4Jf0Gp-other-secret-Qe2Ua6";
 const AUTH: &str = "Bearer user-session-token-Zx81Mq";
 
 #[derive(Clone, Default)]
@@ -221,7 +222,7 @@ fn cases() -> (Vec<Case>, Vec<String>) {
     ];
 
     let mut secrets: Vec<String> = Vec::new();
-    for s in [SECRET.as_slice(), OTHER_SECRET] {
+    for s in [SECRET, OTHER_SECRET] {
         secrets.push(String::from_utf8(s.to_vec()).unwrap());
         secrets.push(STANDARD.encode(s));
         secrets.push(URL_SAFE_NO_PAD.encode(s));

@@ -2,46 +2,19 @@
 //! the accessors, the map built on demand, and the checks that still run on every request.
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{EncodingKey, Header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_approov::test_util::token_cache_len;
 use tower_approov::{ApproovClaims, ApproovConfig, ApproovError, ApproovErrorKind, ApproovLayer};
 
-const SECRET: &[u8] = b"lazy-claims-test-secret-0123456789-0123456789-0123456789-abcdefg";
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-fn mint(claims: &Value) -> String {
-    jsonwebtoken::encode(
-        &Header::default(),
-        claims,
-        &EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
-}
-
-/// A token whose payload is exactly `payload` (repeated names, escapes), correctly signed.
-fn mint_raw(payload: &str) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let message = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
-    let key = EncodingKey::from_secret(SECRET).unwrap();
-    let signature =
-        jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
-            .unwrap();
-    format!("{message}.{signature}")
-}
+// `mint_raw_claims`: a token whose payload is exactly the text given (repeated names,
+// escapes), correctly signed.
+use crate::common::{SECRET, mint, mint_raw_claims as mint_raw, now};
 
 /// The app's own claims, custom ones included.
 #[derive(Deserialize)]

@@ -553,7 +553,7 @@ async fn get_with_params(vars: &[(&'static str, &str)], parameters: &str) -> Ans
 
 #[tokio::test]
 async fn a_signature_whose_expires_is_before_its_created_is_refused() {
-    let created = now();
+    let created = now() as i64;
     get_with_params(
         &[REQUIRE],
         &format!(";created={created};expires={}", created - 1),
@@ -567,7 +567,7 @@ async fn a_signature_whose_expires_is_before_its_created_is_refused() {
 
 #[tokio::test]
 async fn a_signature_without_expires_passes_by_default_and_is_refused_when_expires_is_required() {
-    let created = format!(";created={}", now());
+    let created = format!(";created={}", now() as i64);
     get_with_params(&[REQUIRE], &created).await.assert_ok("");
     get_with_params(
         &[REQUIRE, ("APPROOV_SIGNATURE_REQUIRE_EXPIRES", "true")],
@@ -744,7 +744,7 @@ async fn approov_signature_max_age_seconds_refuses_an_older_signature_without_ex
     // Made 120 s ago, with no `expires`: only the maximum age can refuse it.
     let params = format!(
         "({BASIC});alg=\"ecdsa-p256-sha256\";created={}",
-        now() - 120
+        now() as i64 - 120
     );
     let base = basic_base("https://api.example.com/v1/orders", &token, &params);
     let (input, signature) = signature_headers(&key, &params, &base, false);

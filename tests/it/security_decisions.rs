@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::common::{SECRET, now};
 use crate::sdk_support;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -23,7 +23,6 @@ use tower_approov::{
     MessageSigning, Mode, SigningConfig,
 };
 
-const SECRET: &[u8] = b"security-decisions-test-secret-of-64-bytes-0123456789-abcdefghij";
 const URL: &str = "https://api.example.com/v1/orders";
 
 fn builder() -> ApproovConfigBuilder {
@@ -34,11 +33,7 @@ fn builder() -> ApproovConfigBuilder {
 fn token(key: &InstallationKey) -> String {
     // Building a configuration installs the crypto provider that `encode` needs.
     builder().build().unwrap();
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        + 600.5;
+    let exp = now() + 600.5;
     jsonwebtoken::encode(
         &Header::default(),
         &json!({ "exp": exp, "did": "device-1", "ipk": key.ipk().unwrap() }),
@@ -310,7 +305,7 @@ async fn signed_without_expires_or_digest(
 ) -> sdk_support::Answer {
     use sdk_support::{raw, serve, signature_headers};
     let config = ApproovConfig::builder()
-        .with_secret(sdk_support::SECRET, None)
+        .with_secret(SECRET, None)
         .unwrap()
         .with_signing_config(signing)
         .build()
@@ -321,7 +316,7 @@ async fn signed_without_expires_or_digest(
     let method = if body.is_empty() { "GET" } else { "POST" };
     let params = format!(
         r#"("@method" "@target-uri" "approov-token");alg="ecdsa-p256-sha256";created={}"#,
-        sdk_support::now()
+        now() as i64
     );
     let base = format!(
         "\"@method\": {method}\n\

@@ -1,7 +1,7 @@
 //! Approov installation message signatures (RFC 9421), through a real axum `Router` and over
 //! real HTTP on loopback.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -20,15 +20,9 @@ use tower_approov::{
     ForwardedHeaders, MessageSigning, SigningConfig,
 };
 
-const SECRET: &[u8] = b"a-test-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!!";
-const URL: &str = "https://api.example.com/v1/orders?page=2";
+use crate::common::{SECRET, now};
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+const URL: &str = "https://api.example.com/v1/orders?page=2";
 
 /// An Approov-shaped token: float `exp`, `did`, and `ipk` when given.
 fn token_with(ipk: Option<&str>, did: &str) -> String {
@@ -36,7 +30,7 @@ fn token_with(ipk: Option<&str>, did: &str) -> String {
     // features on, `jsonwebtoken` picks none by itself), which `encode` needs.
     builder(MessageSigning::Off).build().unwrap();
     let mut claims = json!({
-        "exp": now() as f64 + 600.5,
+        "exp": now() + 600.5,
         "did": did,
         "ip": "127.0.0.1",
     });
@@ -196,7 +190,7 @@ async fn a_sha512_content_digest_is_checked_and_accepted() {
         format!("sha-512=:{digest}:").parse().unwrap(),
     );
     // The signer writes sha-256: this one is signed by hand.
-    let created = now();
+    let created = now() as i64;
     let params = format!(
         r#"("@method" "@target-uri" "approov-token" "content-digest");created={created};alg="ecdsa-p256-sha256""#
     );
@@ -221,7 +215,7 @@ async fn a_content_digest_sent_as_a_string_is_accepted_too() {
         "content-digest",
         format!("sha-256=\"{digest}\"").parse().unwrap(),
     );
-    let created = now();
+    let created = now() as i64;
     let params = format!(
         r#"("@method" "@target-uri" "approov-token" "content-digest");alg="ecdsa-p256-sha256";created={created}"#
     );
@@ -387,7 +381,7 @@ async fn a_signature_input_that_is_not_a_structured_field_is_rejected() {
 #[tokio::test]
 async fn a_signature_with_another_or_no_algorithm_is_rejected() {
     let key = InstallationKey::generate().unwrap();
-    let created = now();
+    let created = now() as i64;
     for alg in [r#";alg="hmac-sha256""#, ""] {
         let params = format!(r#"("@method" "@target-uri" "approov-token");created={created}{alg}"#);
         let response = send_signed_by_hand(&key, &params).await;
@@ -400,7 +394,7 @@ async fn a_signature_parameter_outside_the_allowed_six_is_rejected() {
     let key = InstallationKey::generate().unwrap();
     let params = format!(
         r#"("@method" "@target-uri" "approov-token");created={};alg="ecdsa-p256-sha256";context="x""#,
-        now()
+        now() as i64
     );
     let response = send_signed_by_hand(&key, &params).await;
     assert_rejected(response, ApproovErrorKind::SignatureParameterNotAllowed).await;
@@ -411,7 +405,7 @@ async fn keyid_nonce_and_tag_parameters_are_allowed() {
     let key = InstallationKey::generate().unwrap();
     let params = format!(
         r#"("@method" "@target-uri" "approov-token");created={};keyid="k";nonce="n";tag="t";alg="ecdsa-p256-sha256""#,
-        now()
+        now() as i64
     );
     let response = send_signed_by_hand(&key, &params).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -422,7 +416,7 @@ async fn an_expired_signature_is_rejected() {
     let key = InstallationKey::generate().unwrap();
     let mut request = get_request(&token(&key));
     RequestSigner::new(&key)
-        .with_created(now() - 120)
+        .with_created(now() as i64 - 120)
         .sign(&mut request)
         .unwrap();
     let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
@@ -434,7 +428,7 @@ async fn a_signature_created_in_the_future_beyond_the_skew_is_rejected() {
     let key = InstallationKey::generate().unwrap();
     let mut request = get_request(&token(&key));
     RequestSigner::new(&key)
-        .with_created(now() + 120)
+        .with_created(now() as i64 + 120)
         .sign(&mut request)
         .unwrap();
     let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
@@ -454,7 +448,7 @@ async fn a_signature_older_than_the_maximum_age_is_rejected_even_without_expires
     let key = InstallationKey::generate().unwrap();
     let mut request = get_request(&token(&key));
     RequestSigner::new(&key)
-        .with_created(now() - 100)
+        .with_created(now() as i64 - 100)
         .with_expires_in(None)
         .sign(&mut request)
         .unwrap();
@@ -502,7 +496,7 @@ async fn a_der_encoded_signature_is_rejected() {
     let token = token(&key);
     let params = format!(
         r#"("@method" "@target-uri" "approov-token");created={};alg="ecdsa-p256-sha256""#,
-        now()
+        now() as i64
     );
     let base = format!(
         "\"@method\": GET\n\"@target-uri\": {URL}\n\"approov-token\": {token}\n\"@signature-params\": {params}"
@@ -827,7 +821,7 @@ async fn the_verifier_accepts_a_signature_over_a_base_written_out_by_hand() {
     // printf '{"hello":"world"}' | openssl dgst -sha256 -binary | base64
     let digest = "k6I5cakU5erL8KjSUVTNownDwccvu5kU1Hxg88toFYg=";
     assert_eq!(STANDARD.encode(Sha256::digest(body)), digest);
-    let created = now();
+    let created = now() as i64;
     let expires = created + 15;
 
     let mut request = Request::post(URL)
@@ -869,7 +863,7 @@ async fn a_base_with_one_byte_changed_by_hand_does_not_verify() {
     let token = token(&key);
     let params = format!(
         r#"("@method" "@target-uri" "approov-token");created={};alg="ecdsa-p256-sha256""#,
-        now()
+        now() as i64
     );
     // A trailing newline after the last line: not the RFC 9421 base.
     let base = format!(

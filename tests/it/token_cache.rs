@@ -1,7 +1,7 @@
 //! The verified-token cache, through a real axum `Router`: what a cached token still has to
 //! pass on every request, and the bound on the cache.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -16,14 +16,7 @@ use tower_approov::{
     pay_claim_for,
 };
 
-const SECRET: &[u8] = b"token-cache-test-secret-0123456789-0123456789-0123456789-abcdefg";
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
+use crate::common::{SECRET, now};
 
 fn mint(claims: &Value) -> String {
     jsonwebtoken::encode(
