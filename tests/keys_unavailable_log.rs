@@ -2,6 +2,7 @@
 //! a count, not on every request (issue 13). One test in this binary: the rate limit is per
 //! process.
 
+mod common;
 mod jwks_support;
 mod keys_support;
 mod log_capture;
@@ -23,10 +24,8 @@ fn warnings(logs: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_unavailable_warns_at_most_once_per_interval_with_a_count() {
     capture_logs();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // Held until the test ends: every fetch is refused, and nothing can listen there meanwhile.
+    let (_held, closed) = common::closed_port();
     let config = builder()
         .with_jwks_url(&format!("http://{closed}/jwks.json"))
         .build()

@@ -59,7 +59,8 @@ enum Server {
     Kids,
     /// Message signing required, bodies up to [`BODY_LIMIT`] bytes.
     Signed,
-    /// Keys from a JWKS URL that nobody answers (a loopback port nobody listens on).
+    /// Keys from a JWKS URL that nobody answers (a loopback port held bound and never listened
+    /// on, so that every fetch is refused at once).
     Jwks,
 }
 
@@ -459,7 +460,8 @@ async fn claims_or_not(claims: Option<ApproovClaims>) -> &'static str {
     if claims.is_some() { "ok" } else { "monitored" }
 }
 
-fn config(server: Server) -> ApproovConfig {
+/// The configuration of `server`; `closed` is where [`Server::Jwks`] looks for its keys.
+fn config(server: Server, closed: SocketAddr) -> ApproovConfig {
     let b = ApproovConfig::builder();
     let b = match server {
         Server::Plain => b.with_secret(SECRET, None).unwrap(),
@@ -483,15 +485,8 @@ fn config(server: Server) -> ApproovConfig {
                 .with_max_body_bytes(BODY_LIMIT)
                 .with_allow_missing_ipk(false),
         ),
-        Server::Jwks => {
-            // A port nobody listens on: every fetch is refused at once.
-            let addr = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap();
-            // With credentials in the URL: they must not reach the logs either.
-            b.with_jwks_url(&format!("http://{JWKS_USERINFO}@{addr}/jwks.json"))
-        }
+        // With credentials in the URL: they must not reach the logs either.
+        Server::Jwks => b.with_jwks_url(&format!("http://{JWKS_USERINFO}@{closed}/jwks.json")),
     };
     b.build().unwrap()
 }
@@ -507,6 +502,8 @@ async fn no_rejection_path_logs_a_token_secret_signature_or_binding_value() {
         .finish();
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
+    // Held until the test ends: nothing can listen there meanwhile.
+    let (_held, closed) = common::closed_port();
     let mut servers = Vec::new();
     for server in [
         Server::Plain,
@@ -516,7 +513,7 @@ async fn no_rejection_path_logs_a_token_secret_signature_or_binding_value() {
         Server::Signed,
         Server::Jwks,
     ] {
-        let layer = ApproovLayer::new(config(server));
+        let layer = ApproovLayer::new(config(server, closed));
         // Debug output of the configuration goes through the logs too.
         tracing::info!(?layer, "layer built");
         let handle: ModeHandle = layer.mode_handle();

@@ -1,8 +1,26 @@
 //! The integration tests, one module per behaviour area, in one binary so that they link
-//! once. Tests that change process-wide state (the global tracing subscriber, the global
-//! metrics recorder, the environment, the current directory, the `keys_unavailable` warning
-//! limiter) are kept in binaries of their own beside this one: `log_hygiene`,
-//! `keys_unavailable_log`, `prometheus`, `dotenv_errors`, `jwks_env_proxy`.
+//! once. Tests that change process-wide state or read it whole (a tracing subscriber of their
+//! own, the global metrics recorder, the environment, the current directory, the
+//! `keys_unavailable` warning limiter's first warning) are kept in binaries of their own beside
+//! this one: `log_hygiene`, `keys_unavailable_log`, `prometheus`, `dotenv_errors`,
+//! `jwks_env_proxy`.
+//!
+//! What the tests of this binary do share, and why none depends on it:
+//! - One tracing subscriber (`log_capture`), installed once and never replaced, which hands
+//!   each event to the capture of the thread that logged it: a test that reads its logs runs
+//!   its server on its own current-thread runtime and sees only its own events. The JWKS
+//!   tests' process-wide capture (`jwks_support::capture_logs`) sees every test's events; they
+//!   look for lines naming their own server's address and for values no other test logs.
+//! - The `keys_unavailable` warning limiter: several tests here are refused with
+//!   `keys_unavailable`, and the limiter decides whether each such refusal is logged at `warn`
+//!   or at `debug`. No test here reads that level; `keys_unavailable_log` does, alone in its
+//!   process.
+//! - Loopback ports. Every server binds port 0 and keeps its listener; an address where
+//!   nothing listens is held by `common::closed_port` (bound, never listening) for as long as
+//!   the test needs it. Three JWKS tests (`jwks_url`'s `never_fetched_keys_reject_…` and
+//!   `a_config_with_only_a_jwks_url_…`, `jwks_tls`'s `jwks_fetch_error_logs_…`) still take a
+//!   port and free it, left to the rework of the JWKS test servers: a server that took that
+//!   port in between could only make them fail, never make a broken check pass.
 //!
 //! A module whose tests need a feature is compiled only with it, so `cargo test` with any
 //! feature set runs what applies.
@@ -77,3 +95,19 @@ mod test_util;
 mod token;
 #[cfg(feature = "test-util")]
 mod token_cache;
+
+/// The promise of `common::closed_port` that tests elsewhere rely on, checked on this machine.
+mod helpers {
+    #[tokio::test]
+    async fn a_closed_port_refuses_connections_and_cannot_be_listened_on_while_held() {
+        let (_held, addr) = crate::common::closed_port();
+        let refused = tokio::net::TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        // Neither listener the tests and the crate's servers bind can take the port meanwhile
+        // (both ask for `SO_REUSEADDR`).
+        let std_listener = std::net::TcpListener::bind(addr).unwrap_err();
+        assert_eq!(std_listener.kind(), std::io::ErrorKind::AddrInUse);
+        let tokio_listener = tokio::net::TcpListener::bind(addr).await.unwrap_err();
+        assert_eq!(tokio_listener.kind(), std::io::ErrorKind::AddrInUse);
+    }
+}
