@@ -3,15 +3,17 @@
 
 use crate::common;
 
-use axum::Router;
 use axum::body::Body;
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Extension, Router};
 use common::*;
 use http::StatusCode;
 use serde_json::{Value, json};
+use tower_approov::test_util::token_cache_len;
 use tower_approov::{
-    ApproovError, ApproovErrorKind as Kind, ApproovLayer, ConfigError, Mode, pay_claim_for,
+    ApproovClaims, ApproovError, ApproovErrorKind as Kind, ApproovLayer, ConfigError, Mode,
+    pay_claim_for,
 };
 
 /// A layer that binds tokens to `Authorization`.
@@ -541,6 +543,55 @@ async fn in_monitor_mode_the_claims_extractor_answers_401_for_a_binding_mismatch
     );
 }
 
+#[tokio::test]
+async fn in_monitor_mode_a_binding_mismatch_takes_away_the_claims_an_enforcing_outer_layer_gave() {
+    // Two Approov layers stacked: the outer one enforces and checks the token alone, so it
+    // passes and inserts claims; the inner one monitors and binds the token to
+    // `Authorization`. A token bound to alice's value, sent with mallory's, fails the inner
+    // check: monitor mode lets the request through, but never with claims, not even with
+    // the outer layer's.
+    async fn seen(claims: Option<ApproovClaims>, error: Option<Extension<ApproovError>>) -> String {
+        let reason = error.map_or("-", |Extension(e)| e.kind().reason_code());
+        format!("claims={} reason={reason}", claims.is_some())
+    }
+    let app = Router::new()
+        .route("/", get(seen))
+        .layer(monitored_bound_layer())
+        .layer(layer());
+    let token = token_bound_to(&[b"Bearer alice"]);
+    let mallory = send(
+        app.clone(),
+        request(
+            "/",
+            &[
+                ("approov-token", token.as_bytes()),
+                ("authorization", b"Bearer mallory"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (mallory.status, mallory.kind, mallory.body.as_str()),
+        (StatusCode::OK, None, "claims=false reason=pay_mismatch")
+    );
+    // The control: with alice's value both checks pass and the handler gets claims.
+    let alice = send(
+        app,
+        request(
+            "/",
+            &[
+                ("approov-token", token.as_bytes()),
+                ("authorization", b"Bearer alice"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (alice.status, alice.kind, alice.body.as_str()),
+        (StatusCode::OK, None, "claims=true reason=-")
+    );
+}
+
 // --- Per route: binding on some routes, not on others ------------------------------------
 
 /// `/login` checks the token without binding; `/orders` binds it to `Authorization`.
@@ -609,6 +660,44 @@ async fn a_route_with_binding_rejects_a_token_bound_to_another_authorization_hea
     )
     .await
     .assert_rejected(Kind::PayClaimMismatch);
+}
+
+#[tokio::test]
+async fn a_token_cached_by_a_route_without_binding_is_still_bound_on_a_route_with_binding() {
+    // Per-route layers made from one layer share its verified-token cache: a token verified on
+    // `/login` is a cache hit on `/orders`, where its binding must still be checked.
+    let approov = layer();
+    let app = per_route_app(approov.clone());
+    let token = token_bound_to(&[b"Bearer session-1"]);
+    assert_eq!(token_cache_len(approov.config()), Some(0));
+    send(
+        app.clone(),
+        request("/login", &[("approov-token", token.as_bytes())]),
+    )
+    .await
+    .assert_accepted();
+    assert_eq!(
+        token_cache_len(approov.config()),
+        Some(1),
+        "/login cached the token"
+    );
+    let orders = |authorization: &'static [u8]| {
+        request(
+            "/orders",
+            &[
+                ("approov-token", token.as_bytes()),
+                ("authorization", authorization),
+            ],
+        )
+    };
+    send(app.clone(), orders(b"Bearer session-2"))
+        .await
+        .assert_rejected(Kind::PayClaimMismatch);
+    send(app, orders(b"Bearer session-1"))
+        .await
+        .assert_accepted();
+    // Both answered from the one entry /login made.
+    assert_eq!(token_cache_len(approov.config()), Some(1));
 }
 
 #[tokio::test]
