@@ -176,12 +176,20 @@ async fn the_binding_header_name_is_configured_without_regard_to_case() {
 async fn the_binding_is_checked_on_every_request_even_for_a_cached_token() {
     let layer = bound_layer();
     let token = token_bound_to(&[b"Bearer alice"]);
+    assert_eq!(token_cache_len(layer.config()), Some(0));
     get_bound(layer.clone(), &token, b"Bearer alice")
         .await
         .assert_accepted();
-    get_bound(layer, &token, b"Bearer mallory")
+    // Cached by the first request: the second is a cache hit.
+    assert_eq!(
+        token_cache_len(layer.config()),
+        Some(1),
+        "the token is cached"
+    );
+    get_bound(layer.clone(), &token, b"Bearer mallory")
         .await
         .assert_rejected(Kind::PayClaimMismatch);
+    assert_eq!(token_cache_len(layer.config()), Some(1));
 }
 
 #[tokio::test]

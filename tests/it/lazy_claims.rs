@@ -90,20 +90,23 @@ async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u1
 }
 
 #[tokio::test]
-async fn typed_claims_read_the_apps_own_struct_with_its_custom_claims() {
-    let addr = serve(config()).await;
+async fn typed_claims_read_the_apps_own_struct_with_its_custom_claims_fresh_and_from_the_cache() {
+    let config = config();
+    let addr = serve(config.clone()).await;
     let exp = (now() + 600.0).trunc();
     let token = mint(&json!({
         "exp": exp, "did": "device-1", "tier": "gold", "scopes": ["read", "write"]
     }));
+    assert_eq!(token_cache_len(&config), Some(0));
     for _ in 0..2 {
-        // The second time from the cache: the same claims.
+        // The first time verified, the second time from the cache: the same claims.
         let (status, body) = get_with(addr, "/typed", &[("approov-token", &token)]).await;
         assert_eq!(status, 200);
         assert!(
             body.ends_with(&format!("device-1 {exp} gold read,write")),
             "{body}"
         );
+        assert_eq!(token_cache_len(&config), Some(1), "the token is cached");
     }
 }
 
@@ -212,7 +215,8 @@ async fn a_cached_token_sent_in_two_headers_is_still_refused_as_a_duplicate() {
 }
 
 #[tokio::test]
-async fn a_cached_token_behind_its_prefix_is_served_from_the_cache_and_still_checked() {
+async fn a_token_behind_its_prefix_is_cached_under_the_header_as_sent_and_another_form_is_checked_afresh()
+ {
     let config = ApproovConfig::builder()
         .with_secret(SECRET, None)
         .unwrap()
@@ -226,9 +230,26 @@ async fn a_cached_token_behind_its_prefix_is_served_from_the_cache_and_still_che
         let (status, body) = get_with(addr, "/typed", &[("approov-token", &header)]).await;
         assert_eq!(status, 200);
         assert!(body.contains("p "), "{body}");
+        // One entry, made by the first request and answering the others.
+        assert_eq!(
+            token_cache_len(&config),
+            Some(1),
+            "one entry for the header"
+        );
     }
-    assert_eq!(token_cache_len(&config), Some(1), "one entry for the token");
-    // The bare token is also accepted, as before (a different header, a second entry).
+    // The prefix glued to the token is another header value: not a cache hit, so checked,
+    // and refused, although the token behind it is cached.
+    let glued = format!("Bearer{token}");
+    assert_eq!(
+        kind_of(config.clone(), &glued).await,
+        (
+            http::StatusCode::UNAUTHORIZED,
+            ApproovErrorKind::MalformedToken
+        )
+    );
+    assert_eq!(token_cache_len(&config), Some(1));
+    // The bare token is accepted too: a different header value, so a second entry.
     let (status, _) = get_with(addr, "/typed", &[("approov-token", &token)]).await;
     assert_eq!(status, 200);
+    assert_eq!(token_cache_len(&config), Some(2), "a second entry");
 }

@@ -159,6 +159,7 @@ async fn a_cached_token_still_fails_when_the_binding_header_is_missing() {
         send(&app, &token, Some("Bearer alice")).await.status(),
         StatusCode::OK
     );
+    assert_eq!(token_cache_len(&config), Some(1), "the token is cached");
     let resp = send(&app, &token, None).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(kind(&resp), ApproovErrorKind::BindingHeaderMissing);
