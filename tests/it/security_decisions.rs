@@ -156,7 +156,9 @@ async fn in_verify_mode_a_signature_input_without_a_signature_is_rejected_not_ta
 #[tokio::test]
 async fn by_default_a_signed_body_of_two_mib_is_read_and_checked_and_one_byte_more_is_refused() {
     // The default limit is axum's own default body limit (2 MiB), so that the digest check
-    // refuses nothing axum would take; `body_too_large` past it, before any byte is read.
+    // refuses nothing axum would take; `body_too_large` past it (before any byte is read, from
+    // `Content-Length`: `signing::a_request_refused_on_its_headers_is_answered_without_its_body_being_polled`
+    // shows that part).
     let key = InstallationKey::generate().unwrap();
     let config = builder()
         .with_message_signing(MessageSigning::Require)

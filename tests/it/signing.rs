@@ -628,8 +628,11 @@ async fn a_swapped_token_is_caught() {
 
 // ---- body limit ----------------------------------------------------------------------------
 
+/// Refused, whether from `Content-Length` or from reading: that the header alone refuses it,
+/// before any read, is shown by
+/// [`a_request_refused_on_its_headers_is_answered_without_its_body_being_polled`].
 #[tokio::test]
-async fn a_signed_body_over_the_limit_is_rejected_from_its_content_length() {
+async fn a_signed_body_over_the_limit_with_its_content_length_is_rejected() {
     let key = InstallationKey::generate().unwrap();
     let body = "x".repeat(100);
     let mut request = post(&token(&key), &body);
@@ -699,6 +702,135 @@ impl http_body::Body for Chunks {
         self.pulled
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         std::task::Poll::Ready(Some(Ok(http_body::Frame::data(self.chunk.clone()))))
+    }
+}
+
+/// A request body that counts the calls to its `poll_frame`, wrapped around the body hyper
+/// received; its length and end are the inner body's.
+struct CountingBody {
+    inner: Body,
+    polls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl http_body::Body for CountingBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        self.polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// `POST /v1/orders` with `body` (and its `Content-Length`), `Approov-Token: token` and a
+/// signature by `key` covering `content-digest`, as raw HTTP/1.1 bytes.
+fn signed_post_bytes(token: &str, key: &InstallationKey, body: &[u8]) -> Vec<u8> {
+    let mut request = Request::post("https://api.example.com/v1/orders")
+        .header("approov-token", token)
+        .header("content-type", "application/octet-stream")
+        .header("content-length", body.len())
+        .body(body.to_vec())
+        .unwrap();
+    RequestSigner::new(key).sign(&mut request).unwrap();
+    assert!(request.headers().contains_key("content-digest"));
+    let mut bytes =
+        b"POST /v1/orders HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n".to_vec();
+    for (name, value) in request.headers() {
+        bytes.extend_from_slice(name.as_str().as_bytes());
+        bytes.extend_from_slice(b": ");
+        bytes.extend_from_slice(value.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"\r\n");
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+#[tokio::test]
+async fn a_request_refused_on_its_headers_is_answered_without_its_body_being_polled() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // Over loopback: the body hyper hands on is wrapped, outside the layer, in one that counts
+    // how often anything polls it.
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counted = polls.clone();
+    let config = builder(MessageSigning::Off)
+        .with_signing_config(SigningConfig::new(MessageSigning::Require).with_max_body_bytes(64))
+        .build()
+        .unwrap();
+    let router = app(config).layer(axum::middleware::map_request(
+        move |request: Request<Body>| {
+            let polls = counted.clone();
+            async move { request.map(|inner| Body::new(CountingBody { inner, polls })) }
+        },
+    ));
+    let addr = crate::common::serve(router).await;
+
+    let key = InstallationKey::generate().unwrap();
+    let other_key = InstallationKey::generate().unwrap();
+    let token = token(&key);
+    let forged = crate::common::mint_with_secret(
+        &json!({ "exp": now() + 600.5, "did": "device-1", "ipk": key.ipk().unwrap() }),
+        crate::common::OTHER_SECRET,
+    );
+    let small = [b'a'; 32];
+    let large = [b'b'; 100];
+
+    // The control: a request whose headers pass has its body read (and checked), so the
+    // counter does see the layer's polls.
+    let answer = crate::common::raw_exchange(addr, &signed_post_bytes(&token, &key, &small)).await;
+    assert_eq!(
+        (answer.status, answer.body.as_bytes()),
+        (200, &small[..]),
+        "{answer:?}"
+    );
+    assert!(polls.swap(0, Ordering::SeqCst) > 0, "the body was read");
+
+    for (request, reason) in [
+        // A token that does not verify: refused before the signature is looked at.
+        (
+            signed_post_bytes(&forged, &key, &small),
+            ApproovErrorKind::InvalidSignature,
+        ),
+        // A signature by another installation key.
+        (
+            signed_post_bytes(&token, &other_key, &small),
+            ApproovErrorKind::MessageSignatureInvalid,
+        ),
+        // A valid signature covering `content-digest`, and a `Content-Length` over the limit:
+        // refused from the header, before a byte of the body is read.
+        (
+            signed_post_bytes(&token, &key, &large),
+            ApproovErrorKind::BodyTooLarge,
+        ),
+    ] {
+        let answer = crate::common::raw_exchange(addr, &request).await;
+        assert_eq!(
+            (
+                answer.status,
+                answer.header("x-test-reason"),
+                answer.body.as_str()
+            ),
+            (401, Some(reason.reason_code()), "{}"),
+            "{answer:?}"
+        );
+        assert_eq!(
+            polls.swap(0, Ordering::SeqCst),
+            0,
+            "{reason:?}: the body was polled"
+        );
     }
 }
 
