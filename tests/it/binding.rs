@@ -341,33 +341,58 @@ async fn get_two(layer: ApproovLayer, token: &str, a: &[u8], b: &[u8]) -> Outcom
     .await
 }
 
-/// Sends the two binding headers in the other order than the one configured, so that neither
-/// the wire order nor the alphabet can stand in for the configured one.
-async fn get_zeta_alpha(layer: ApproovLayer, token: &str) -> Outcome {
+/// A layer binding to these headers, in this order.
+fn binding_layer(headers: [&str; 3]) -> ApproovLayer {
+    layer_from(builder().with_token_binding(headers).unwrap())
+}
+
+/// The order the three binding headers are configured in: neither the alphabet (Alpha, Mu,
+/// Zeta), nor its reverse, nor the order they are sent in ([`get_three`]), nor the reverse of
+/// that.
+const CONFIGURED: [&str; 3] = ["X-Mu", "X-Zeta", "X-Alpha"];
+
+/// Sends the three binding headers in a third order, Zeta, Alpha, Mu: each order a check
+/// could wrongly follow gives another concatenation than the configured one.
+async fn get_three(layer: ApproovLayer, token: &str) -> Outcome {
     get_root(
         layer,
         &[
-            ("x-alpha", b"alpha-value"),
-            ("approov-token", token.as_bytes()),
             ("x-zeta", b"zeta-value"),
+            ("approov-token", token.as_bytes()),
+            ("x-alpha", b"alpha-value"),
+            ("x-mu", b"mu-value"),
         ],
     )
     .await
 }
 
 #[tokio::test]
-async fn two_binding_headers_are_concatenated_in_the_configured_order() {
-    // Configured Zeta first: against the alphabet and against the order on the wire.
-    let token = token_bound_to(&[b"zeta-value", b"alpha-value"]);
-    get_zeta_alpha(two_header_layer("X-Zeta", "X-Alpha"), &token)
+async fn binding_headers_are_concatenated_in_the_configured_order() {
+    let token = token_bound_to(&[b"mu-value", b"zeta-value", b"alpha-value"]);
+    get_three(binding_layer(CONFIGURED), &token)
         .await
         .assert_accepted();
 }
 
 #[tokio::test]
-async fn two_binding_headers_in_the_other_order_do_not_match() {
-    let token = token_bound_to(&[b"zeta-value", b"alpha-value"]);
-    get_zeta_alpha(two_header_layer("X-Alpha", "X-Zeta"), &token)
+async fn binding_headers_configured_in_any_other_order_do_not_match() {
+    // The token binds the configured order; a layer configured in any of the five other
+    // orders (the alphabet's, the wire's, and their reverses among them) refuses it.
+    let token = token_bound_to(&[b"mu-value", b"zeta-value", b"alpha-value"]);
+    for other in [
+        ["X-Alpha", "X-Mu", "X-Zeta"],
+        ["X-Alpha", "X-Zeta", "X-Mu"],
+        ["X-Mu", "X-Alpha", "X-Zeta"],
+        ["X-Zeta", "X-Alpha", "X-Mu"],
+        ["X-Zeta", "X-Mu", "X-Alpha"],
+    ] {
+        get_three(binding_layer(other), &token)
+            .await
+            .assert_rejected(Kind::PayClaimMismatch);
+    }
+    // And a token bound in the wire's order is refused by the configured layer.
+    let wire = token_bound_to(&[b"zeta-value", b"alpha-value", b"mu-value"]);
+    get_three(binding_layer(CONFIGURED), &wire)
         .await
         .assert_rejected(Kind::PayClaimMismatch);
 }
