@@ -10,6 +10,8 @@ use axum::{Extension, Router};
 use common::*;
 use http::StatusCode;
 use serde_json::{Value, json};
+// The cache is looked into through `test_util`: the tests that do need that feature.
+#[cfg(feature = "test-util")]
 use tower_approov::test_util::token_cache_len;
 use tower_approov::{
     ApproovClaims, ApproovError, ApproovErrorKind as Kind, ApproovLayer, ConfigError, Mode,
@@ -172,6 +174,7 @@ async fn the_binding_header_name_is_configured_without_regard_to_case() {
         .assert_accepted();
 }
 
+#[cfg(feature = "test-util")]
 #[tokio::test]
 async fn the_binding_is_checked_on_every_request_even_for_a_cached_token() {
     let layer = bound_layer();
@@ -695,6 +698,7 @@ async fn a_route_with_binding_rejects_a_token_bound_to_another_authorization_hea
     .assert_rejected(Kind::PayClaimMismatch);
 }
 
+#[cfg(feature = "test-util")]
 #[tokio::test]
 async fn a_token_cached_by_a_route_without_binding_is_still_bound_on_a_route_with_binding() {
     // Per-route layers made from one layer share its verified-token cache: a token verified on
