@@ -3,6 +3,7 @@
 //! process. That the next warning, once the interval has passed, carries the count since the
 //! last one is unit-tested with a given clock in `src/log.rs`, without waiting 10 s here.
 
+mod common;
 mod jwks_support;
 mod keys_support;
 mod log_capture;
@@ -22,10 +23,8 @@ fn warnings(logs: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_unavailable_warns_at_most_once_per_interval_with_a_count() {
     capture_logs();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // Held until the test ends: every fetch is refused, and nothing can listen there meanwhile.
+    let (_held, closed) = common::closed_port();
     let config = builder()
         .with_jwks_url(&format!("http://{closed}/jwks.json"))
         .build()

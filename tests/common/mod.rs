@@ -1,11 +1,16 @@
-//! Shared helpers of the integration tests: a real secret, token minting with
-//! `jsonwebtoken`, hand-crafted tokens, a real axum `Router`, and requests sent to it.
+//! Shared helpers of the integration tests: the one test secret and clock reading, token
+//! minting with `jsonwebtoken`, hand-crafted tokens, a real axum `Router` and requests sent to
+//! it, and the one raw HTTP/1.1 client (with a deadline, so that a broken server fails a test
+//! instead of hanging it).
 //!
-//! Each test binary uses a different subset of these helpers.
+//! Included by the `it` binary and by the binaries beside it that need these (`log_hygiene`,
+//! `keys_unavailable_log`, `dotenv_errors`), and used by the other support modules
+//! (`sdk_support`, `security_support`): `SECRET`, `OTHER_SECRET`, `now` and the raw client are
+//! written here once. Each test binary uses a different subset of these helpers.
 #![allow(dead_code, unreachable_pub)]
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
@@ -43,7 +48,8 @@ pub fn install_crypto() {
     let _ = builder().build();
 }
 
-/// Seconds since the Unix epoch, as a float.
+/// Seconds since the Unix epoch, as a float (Approov's `exp` is one); `now() as i64` for the
+/// whole seconds of a signature's `created`.
 pub fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -249,7 +255,12 @@ pub async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
-/// A response read off the wire by [`raw_request`].
+/// How long the raw client gives a server to accept, take the request and answer it whole:
+/// a liveness deadline that keeps a broken server from hanging the test run, not a timing
+/// assertion (a loopback answer takes milliseconds).
+pub const RAW_DEADLINE: Duration = Duration::from_secs(20);
+
+/// A response read off the wire by [`raw_exchange`].
 #[derive(Debug)]
 pub struct RawResponse {
     pub status: u16,
@@ -257,33 +268,62 @@ pub struct RawResponse {
     pub body: String,
 }
 
-/// Writes `head` (the request line and headers, each ending in CRLF, without the final empty
-/// line) byte for byte to `addr`, and reads the whole response. For requests a client library
-/// would normalise: repeated headers, non-UTF-8 bytes, spaces around values.
-pub async fn raw_request(addr: SocketAddr, head: &[u8]) -> RawResponse {
-    // Blocking std I/O on a blocking thread: byte-exact, and no extra tokio feature needed.
-    let head = head.to_vec();
-    let bytes = tokio::task::spawn_blocking(move || {
-        use std::io::{Read as _, Write as _};
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.write_all(&head).unwrap();
-        stream
-            .write_all(b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut bytes = Vec::new();
-        stream.read_to_end(&mut bytes).unwrap();
-        bytes
-    })
-    .await
-    .unwrap();
-    let text = String::from_utf8(bytes).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+/// Writes `bytes` to `addr` exactly as given (the request line, the header lines, the empty
+/// line and any body: repeated headers, non-UTF-8 bytes, spaces around values, raw characters
+/// in the target), and reads the answer until the server closes the connection (send
+/// `Connection: close`). Connecting, writing and reading share one [`RAW_DEADLINE`]: past it
+/// the test fails, saying so.
+pub async fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> RawResponse {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(bytes).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(RAW_DEADLINE, exchange)
+        .await
+        .unwrap_or_else(|_| panic!("no whole answer from {addr} within {RAW_DEADLINE:?}"))
+        .unwrap_or_else(|e| panic!("the exchange with {addr} failed: {e}"));
+    let text = String::from_utf8(answer).expect("a UTF-8 answer");
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no end of the head in {text:?}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
     RawResponse {
         status,
         head: head.to_owned(),
         body: body.to_owned(),
     }
+}
+
+/// Writes `head` (the request line and headers, each ending in CRLF, without the final empty
+/// line) byte for byte to `addr`, then `Host: 127.0.0.1` and `Connection: close`, and reads
+/// the whole response. For requests a client library would normalise: repeated headers,
+/// non-UTF-8 bytes, spaces around values.
+pub async fn raw_request(addr: SocketAddr, head: &[u8]) -> RawResponse {
+    let mut bytes = head.to_vec();
+    bytes.extend_from_slice(b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    raw_exchange(addr, &bytes).await
+}
+
+/// A loopback address where nothing listens, for as long as the returned socket lives: the
+/// socket holds the port bound but never listens, so a connection there is refused at once,
+/// and no other test (of this process or another) can start listening on the port meanwhile.
+/// Bound without `SO_REUSEADDR`, which every listener would need in order to share it; a port
+/// taken and freed again gives no such promise.
+pub fn closed_port() -> (tokio::net::TcpSocket, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+    socket
+        .bind("127.0.0.1:0".parse().unwrap())
+        .expect("a free loopback port");
+    let addr = socket.local_addr().expect("its address");
+    (socket, addr)
 }
 
 /// The response header in which [`expose_reason`] copies the rejection reason, so that tests
@@ -310,13 +350,17 @@ pub fn expose_reason(router: Router) -> Router {
 }
 
 impl RawResponse {
+    /// The value of the response header `name` (the first, if repeated).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, value) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then_some(value.trim())
+        })
+    }
+
     /// The reason code that [`expose_reason`] put in the response, if any.
     pub fn reason(&self) -> Option<&str> {
-        self.head.lines().find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case(REASON_HEADER)
-                .then_some(value.trim())
-        })
+        self.header(REASON_HEADER)
     }
 
     /// 401 `{}` with this reason.

@@ -3,15 +3,19 @@
 
 use crate::common;
 
-use axum::Router;
 use axum::body::Body;
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Extension, Router};
 use common::*;
 use http::StatusCode;
 use serde_json::{Value, json};
+// The cache is looked into through `test_util`: the tests that do need that feature.
+#[cfg(feature = "test-util")]
+use tower_approov::test_util::token_cache_len;
 use tower_approov::{
-    ApproovError, ApproovErrorKind as Kind, ApproovLayer, ConfigError, Mode, pay_claim_for,
+    ApproovClaims, ApproovError, ApproovErrorKind as Kind, ApproovLayer, ConfigError, Mode,
+    pay_claim_for,
 };
 
 /// A layer that binds tokens to `Authorization`.
@@ -170,16 +174,25 @@ async fn the_binding_header_name_is_configured_without_regard_to_case() {
         .assert_accepted();
 }
 
+#[cfg(feature = "test-util")]
 #[tokio::test]
 async fn the_binding_is_checked_on_every_request_even_for_a_cached_token() {
     let layer = bound_layer();
     let token = token_bound_to(&[b"Bearer alice"]);
+    assert_eq!(token_cache_len(layer.config()), Some(0));
     get_bound(layer.clone(), &token, b"Bearer alice")
         .await
         .assert_accepted();
-    get_bound(layer, &token, b"Bearer mallory")
+    // Cached by the first request: the second is a cache hit.
+    assert_eq!(
+        token_cache_len(layer.config()),
+        Some(1),
+        "the token is cached"
+    );
+    get_bound(layer.clone(), &token, b"Bearer mallory")
         .await
         .assert_rejected(Kind::PayClaimMismatch);
+    assert_eq!(token_cache_len(layer.config()), Some(1));
 }
 
 #[tokio::test]
@@ -331,33 +344,58 @@ async fn get_two(layer: ApproovLayer, token: &str, a: &[u8], b: &[u8]) -> Outcom
     .await
 }
 
-/// Sends the two binding headers in the other order than the one configured, so that neither
-/// the wire order nor the alphabet can stand in for the configured one.
-async fn get_zeta_alpha(layer: ApproovLayer, token: &str) -> Outcome {
+/// A layer binding to these headers, in this order.
+fn binding_layer(headers: [&str; 3]) -> ApproovLayer {
+    layer_from(builder().with_token_binding(headers).unwrap())
+}
+
+/// The order the three binding headers are configured in: neither the alphabet (Alpha, Mu,
+/// Zeta), nor its reverse, nor the order they are sent in ([`get_three`]), nor the reverse of
+/// that.
+const CONFIGURED: [&str; 3] = ["X-Mu", "X-Zeta", "X-Alpha"];
+
+/// Sends the three binding headers in a third order, Zeta, Alpha, Mu: each order a check
+/// could wrongly follow gives another concatenation than the configured one.
+async fn get_three(layer: ApproovLayer, token: &str) -> Outcome {
     get_root(
         layer,
         &[
-            ("x-alpha", b"alpha-value"),
-            ("approov-token", token.as_bytes()),
             ("x-zeta", b"zeta-value"),
+            ("approov-token", token.as_bytes()),
+            ("x-alpha", b"alpha-value"),
+            ("x-mu", b"mu-value"),
         ],
     )
     .await
 }
 
 #[tokio::test]
-async fn two_binding_headers_are_concatenated_in_the_configured_order() {
-    // Configured Zeta first: against the alphabet and against the order on the wire.
-    let token = token_bound_to(&[b"zeta-value", b"alpha-value"]);
-    get_zeta_alpha(two_header_layer("X-Zeta", "X-Alpha"), &token)
+async fn binding_headers_are_concatenated_in_the_configured_order() {
+    let token = token_bound_to(&[b"mu-value", b"zeta-value", b"alpha-value"]);
+    get_three(binding_layer(CONFIGURED), &token)
         .await
         .assert_accepted();
 }
 
 #[tokio::test]
-async fn two_binding_headers_in_the_other_order_do_not_match() {
-    let token = token_bound_to(&[b"zeta-value", b"alpha-value"]);
-    get_zeta_alpha(two_header_layer("X-Alpha", "X-Zeta"), &token)
+async fn binding_headers_configured_in_any_other_order_do_not_match() {
+    // The token binds the configured order; a layer configured in any of the five other
+    // orders (the alphabet's, the wire's, and their reverses among them) refuses it.
+    let token = token_bound_to(&[b"mu-value", b"zeta-value", b"alpha-value"]);
+    for other in [
+        ["X-Alpha", "X-Mu", "X-Zeta"],
+        ["X-Alpha", "X-Zeta", "X-Mu"],
+        ["X-Mu", "X-Alpha", "X-Zeta"],
+        ["X-Zeta", "X-Alpha", "X-Mu"],
+        ["X-Zeta", "X-Mu", "X-Alpha"],
+    ] {
+        get_three(binding_layer(other), &token)
+            .await
+            .assert_rejected(Kind::PayClaimMismatch);
+    }
+    // And a token bound in the wire's order is refused by the configured layer.
+    let wire = token_bound_to(&[b"zeta-value", b"alpha-value", b"mu-value"]);
+    get_three(binding_layer(CONFIGURED), &wire)
         .await
         .assert_rejected(Kind::PayClaimMismatch);
 }
@@ -541,6 +579,55 @@ async fn in_monitor_mode_the_claims_extractor_answers_401_for_a_binding_mismatch
     );
 }
 
+#[tokio::test]
+async fn in_monitor_mode_a_binding_mismatch_takes_away_the_claims_an_enforcing_outer_layer_gave() {
+    // Two Approov layers stacked: the outer one enforces and checks the token alone, so it
+    // passes and inserts claims; the inner one monitors and binds the token to
+    // `Authorization`. A token bound to alice's value, sent with mallory's, fails the inner
+    // check: monitor mode lets the request through, but never with claims, not even with
+    // the outer layer's.
+    async fn seen(claims: Option<ApproovClaims>, error: Option<Extension<ApproovError>>) -> String {
+        let reason = error.map_or("-", |Extension(e)| e.kind().reason_code());
+        format!("claims={} reason={reason}", claims.is_some())
+    }
+    let app = Router::new()
+        .route("/", get(seen))
+        .layer(monitored_bound_layer())
+        .layer(layer());
+    let token = token_bound_to(&[b"Bearer alice"]);
+    let mallory = send(
+        app.clone(),
+        request(
+            "/",
+            &[
+                ("approov-token", token.as_bytes()),
+                ("authorization", b"Bearer mallory"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (mallory.status, mallory.kind, mallory.body.as_str()),
+        (StatusCode::OK, None, "claims=false reason=pay_mismatch")
+    );
+    // The control: with alice's value both checks pass and the handler gets claims.
+    let alice = send(
+        app,
+        request(
+            "/",
+            &[
+                ("approov-token", token.as_bytes()),
+                ("authorization", b"Bearer alice"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (alice.status, alice.kind, alice.body.as_str()),
+        (StatusCode::OK, None, "claims=true reason=-")
+    );
+}
+
 // --- Per route: binding on some routes, not on others ------------------------------------
 
 /// `/login` checks the token without binding; `/orders` binds it to `Authorization`.
@@ -609,6 +696,45 @@ async fn a_route_with_binding_rejects_a_token_bound_to_another_authorization_hea
     )
     .await
     .assert_rejected(Kind::PayClaimMismatch);
+}
+
+#[cfg(feature = "test-util")]
+#[tokio::test]
+async fn a_token_cached_by_a_route_without_binding_is_still_bound_on_a_route_with_binding() {
+    // Per-route layers made from one layer share its verified-token cache: a token verified on
+    // `/login` is a cache hit on `/orders`, where its binding must still be checked.
+    let approov = layer();
+    let app = per_route_app(approov.clone());
+    let token = token_bound_to(&[b"Bearer session-1"]);
+    assert_eq!(token_cache_len(approov.config()), Some(0));
+    send(
+        app.clone(),
+        request("/login", &[("approov-token", token.as_bytes())]),
+    )
+    .await
+    .assert_accepted();
+    assert_eq!(
+        token_cache_len(approov.config()),
+        Some(1),
+        "/login cached the token"
+    );
+    let orders = |authorization: &'static [u8]| {
+        request(
+            "/orders",
+            &[
+                ("approov-token", token.as_bytes()),
+                ("authorization", authorization),
+            ],
+        )
+    };
+    send(app.clone(), orders(b"Bearer session-2"))
+        .await
+        .assert_rejected(Kind::PayClaimMismatch);
+    send(app, orders(b"Bearer session-1"))
+        .await
+        .assert_accepted();
+    // Both answered from the one entry /login made.
+    assert_eq!(token_cache_len(approov.config()), Some(1));
 }
 
 #[tokio::test]

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
+use crate::common::SECRET;
 use tower_approov::{ApproovConfig, ApproovConfigBuilder, ConfigError};
-
-const SECRET: &[u8] = b"a-test-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!!";
 
 fn builder() -> ApproovConfigBuilder {
     ApproovConfig::builder().with_secret(SECRET, None).unwrap()

@@ -2,6 +2,7 @@
 //! keys that must not verify, a monitored request whose signed body never arrived, and a
 //! body `Debug` that shows no bytes.
 
+use crate::common::SECRET;
 use crate::keys_support;
 
 use std::collections::HashMap;
@@ -27,8 +28,6 @@ use tower_approov::{
     ApproovBody, ApproovConfig, ApproovConfigBuilder, ApproovError, ApproovErrorKind, ApproovLayer,
     ConfigError, MessageSigning, Mode, SigningConfig,
 };
-
-const SECRET: &[u8] = b"a-test-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!!";
 
 fn secret_builder() -> ApproovConfigBuilder {
     ApproovConfig::builder().with_secret(SECRET, None).unwrap()

@@ -537,3 +537,140 @@ async fn hs256_token_naming_the_rsa_kid_is_rejected_while_a_secret_is_configured
         rejected(ApproovErrorKind::AlgorithmNotAllowed)
     );
 }
+
+// ---- RSA key sizes: 2048 to 4096 bits ---------------------------------------------------------
+
+/// Public keys made by openssl (`tests/fixtures/README.md` says how): only their size is wrong.
+const RSA_1024_PEM: &str = include_str!("../fixtures/rsa-1024-public.pem");
+const RSA_8192_PEM: &str = include_str!("../fixtures/rsa-8192-public.pem");
+
+/// The message of every refusal of an RSA key for its size.
+const RSA_SIZE: &str = "RSA keys must have 2048 to 4096 bits";
+
+/// An RS256 JWK (`kid` "rsa") of an RSA public key given as SubjectPublicKeyInfo PEM.
+fn rsa_jwks_of(public_pem: &str) -> Vec<u8> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let b64: String = public_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let key = aws_lc_rs::rsa::PublicKey::from_der(&STANDARD.decode(b64).unwrap()).unwrap();
+    let n = URL_SAFE_NO_PAD.encode(key.modulus().big_endian_without_leading_zero());
+    let e = URL_SAFE_NO_PAD.encode(key.exponent().big_endian_without_leading_zero());
+    serde_json::to_vec(&serde_json::json!({
+        "keys": [{ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "rsa", "n": n, "e": e }]
+    }))
+    .unwrap()
+}
+
+/// What each key source makes of an RSA public key: the builder's PEM, the builder's JWKS, and
+/// `APPROOV_PUBLIC_KEY_PEM`.
+fn rsa_key_sources(
+    public_pem: &str,
+) -> [(
+    &'static str,
+    Result<tower_approov::ApproovConfig, ConfigError>,
+); 3] {
+    [
+        (
+            "with_public_key_pem",
+            builder()
+                .with_public_key_pem(public_pem.as_bytes(), Some("rsa"))
+                .and_then(|b| b.build()),
+        ),
+        (
+            "with_jwks",
+            builder()
+                .with_jwks(&rsa_jwks_of(public_pem))
+                .and_then(|b| b.build()),
+        ),
+        (
+            "APPROOV_PUBLIC_KEY_PEM",
+            env(&[("APPROOV_PUBLIC_KEY_PEM", public_pem)]).and_then(|b| b.build()),
+        ),
+    ]
+}
+
+/// Asserts that every key source refuses `public_pem` for its size, each with its exact
+/// message. A JWKS skips the key with a warning that gives the size as the reason, then has no
+/// key left.
+fn assert_refused_for_its_size(public_pem: &str) {
+    let (logs, _guard) = crate::log_capture::capture();
+    let [pem, jwks, env] = rsa_key_sources(public_pem);
+    let message = |(_, result): (&str, Result<_, ConfigError>)| match result {
+        Err(error @ ConfigError::Key { .. }) => error.to_string(),
+        other => panic!("expected ConfigError::Key, got {other:?}"),
+    };
+    assert_eq!(
+        message(pem),
+        format!("ApproovConfigBuilder::with_public_key_pem holds an unusable key: {RSA_SIZE}")
+    );
+    assert_eq!(
+        message(jwks),
+        "ApproovConfigBuilder::with_jwks holds an unusable key: the JWKS holds no usable key"
+    );
+    let skipped = crate::log_capture::lines_with(&logs, "skipping a JWK that cannot be used");
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(
+        crate::log_capture::level(&skipped[0]),
+        "WARN",
+        "{skipped:?}"
+    );
+    assert!(
+        skipped[0].contains(&format!("reason=\"{RSA_SIZE}\"")),
+        "{skipped:?}"
+    );
+    assert_eq!(
+        message(env),
+        format!("APPROOV_PUBLIC_KEY_PEM holds an unusable key: {RSA_SIZE}")
+    );
+}
+
+#[test]
+fn an_rsa_key_of_1024_bits_is_refused_by_each_key_source_for_its_size() {
+    assert_refused_for_its_size(RSA_1024_PEM);
+}
+
+#[test]
+fn an_rsa_key_of_8192_bits_is_refused_by_each_key_source_for_its_size() {
+    assert_refused_for_its_size(RSA_8192_PEM);
+}
+
+/// An RS256 token signed by `pair` with aws-lc-rs directly (a 4096-bit signature made by the
+/// crate's backend would cost seconds in a debug build of `rsa`), with `kid` "rsa".
+fn rs256_token_signed_by(pair: &aws_lc_rs::rsa::KeyPair) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"rsa"}"#);
+    let exp = crate::common::now() + 600.5;
+    let claims = URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp},"did":"device-1"}}"#));
+    let message = format!("{header}.{claims}");
+    let mut signature = vec![0; pair.public_modulus_len()];
+    pair.sign(
+        &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        message.as_bytes(),
+        &mut signature,
+    )
+    .unwrap();
+    format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+#[tokio::test]
+async fn an_rsa_key_of_4096_bits_is_taken_by_each_key_source_and_verifies_its_tokens() {
+    use aws_lc_rs::encoding::{AsDer as _, PublicKeyX509Der};
+    use aws_lc_rs::signature::KeyPair as _;
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa4096).unwrap();
+    let der: PublicKeyX509Der<'_> = pair.public_key().as_der().unwrap();
+    let b64 = STANDARD.encode(der.as_ref());
+    let mut public_pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        public_pem.push_str(std::str::from_utf8(line).unwrap());
+        public_pem.push('\n');
+    }
+    public_pem.push_str("-----END PUBLIC KEY-----\n");
+    let token = rs256_token_signed_by(&pair);
+    for (source, config) in rsa_key_sources(&public_pem) {
+        let config = config.unwrap_or_else(|e| panic!("{source}: {e}"));
+        assert_eq!(send(&app(config), &token).await, OK, "{source}");
+    }
+}

@@ -2,46 +2,19 @@
 //! the accessors, the map built on demand, and the checks that still run on every request.
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{EncodingKey, Header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_approov::test_util::token_cache_len;
 use tower_approov::{ApproovClaims, ApproovConfig, ApproovError, ApproovErrorKind, ApproovLayer};
 
-const SECRET: &[u8] = b"lazy-claims-test-secret-0123456789-0123456789-0123456789-abcdefg";
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-fn mint(claims: &Value) -> String {
-    jsonwebtoken::encode(
-        &Header::default(),
-        claims,
-        &EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
-}
-
-/// A token whose payload is exactly `payload` (repeated names, escapes), correctly signed.
-fn mint_raw(payload: &str) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let message = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
-    let key = EncodingKey::from_secret(SECRET).unwrap();
-    let signature =
-        jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
-            .unwrap();
-    format!("{message}.{signature}")
-}
+// `mint_raw_claims`: a token whose payload is exactly the text given (repeated names,
+// escapes), correctly signed.
+use crate::common::{SECRET, mint, mint_raw_claims as mint_raw, now};
 
 /// The app's own claims, custom ones included.
 #[derive(Deserialize)]
@@ -117,20 +90,23 @@ async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u1
 }
 
 #[tokio::test]
-async fn typed_claims_read_the_apps_own_struct_with_its_custom_claims() {
-    let addr = serve(config()).await;
+async fn typed_claims_read_the_apps_own_struct_with_its_custom_claims_fresh_and_from_the_cache() {
+    let config = config();
+    let addr = serve(config.clone()).await;
     let exp = (now() + 600.0).trunc();
     let token = mint(&json!({
         "exp": exp, "did": "device-1", "tier": "gold", "scopes": ["read", "write"]
     }));
+    assert_eq!(token_cache_len(&config), Some(0));
     for _ in 0..2 {
-        // The second time from the cache: the same claims.
+        // The first time verified, the second time from the cache: the same claims.
         let (status, body) = get_with(addr, "/typed", &[("approov-token", &token)]).await;
         assert_eq!(status, 200);
         assert!(
             body.ends_with(&format!("device-1 {exp} gold read,write")),
             "{body}"
         );
+        assert_eq!(token_cache_len(&config), Some(1), "the token is cached");
     }
 }
 
@@ -239,7 +215,8 @@ async fn a_cached_token_sent_in_two_headers_is_still_refused_as_a_duplicate() {
 }
 
 #[tokio::test]
-async fn a_cached_token_behind_its_prefix_is_served_from_the_cache_and_still_checked() {
+async fn a_token_behind_its_prefix_is_cached_as_the_token_so_the_bare_form_is_the_same_entry_and_a_glued_prefix_is_refused()
+ {
     let config = ApproovConfig::builder()
         .with_secret(SECRET, None)
         .unwrap()
@@ -253,9 +230,27 @@ async fn a_cached_token_behind_its_prefix_is_served_from_the_cache_and_still_che
         let (status, body) = get_with(addr, "/typed", &[("approov-token", &header)]).await;
         assert_eq!(status, 200);
         assert!(body.contains("p "), "{body}");
+        // One entry, made by the first request and answering the others.
+        assert_eq!(
+            token_cache_len(&config),
+            Some(1),
+            "one entry for the header"
+        );
     }
-    assert_eq!(token_cache_len(&config), Some(1), "one entry for the token");
-    // The bare token is also accepted, as before (a different header, a second entry).
+    // The prefix glued to the token is refused before the cache is looked up, although the
+    // token behind it is cached.
+    let glued = format!("Bearer{token}");
+    assert_eq!(
+        kind_of(config.clone(), &glued).await,
+        (
+            http::StatusCode::UNAUTHORIZED,
+            ApproovErrorKind::MalformedToken
+        )
+    );
+    assert_eq!(token_cache_len(&config), Some(1));
+    // The bare token is accepted too, from the same entry: the cache is keyed by the token,
+    // not by how its header is written.
     let (status, _) = get_with(addr, "/typed", &[("approov-token", &token)]).await;
     assert_eq!(status, 200);
+    assert_eq!(token_cache_len(&config), Some(1), "the same entry");
 }

@@ -1,9 +1,23 @@
 //! The integration tests, one module per behaviour area, in one binary so that they link
-//! once. Tests that depend on process-wide state (the global tracing subscriber, the global
-//! metrics recorder, the environment, the current directory, the warning limiters, resident
-//! memory) are kept in binaries of their own beside this one: `log_hygiene`,
-//! `keys_unavailable_log`, `mitm_detected_log`, `prometheus`, `dotenv_errors`,
-//! `jwks_env_proxy`, `config_memory`.
+//! once. Tests that change process-wide state or read it whole (a tracing subscriber of their
+//! own, the global metrics recorder, the environment, the current directory, a warning
+//! limiter's first warning, resident memory) are kept in binaries of their own beside this
+//! one: `log_hygiene`, `keys_unavailable_log`, `mitm_detected_log`, `prometheus`,
+//! `dotenv_errors`, `jwks_env_proxy`, `config_memory`.
+//!
+//! What the tests of this binary do share, and why none depends on it:
+//! - One tracing subscriber (`log_capture`), installed once and never replaced, which hands
+//!   each event to the capture of the thread that logged it: a test that reads its logs runs
+//!   its server on its own current-thread runtime and sees only its own events. The JWKS
+//!   tests' process-wide capture (`jwks_support`) sees every test's events; they look for
+//!   lines naming their own server's address and for values no other test logs.
+//! - The rate-limited warnings (`keys_unavailable`, `mitm_detected`, `clock_not_set`): several
+//!   tests here are refused with those reasons, and the limiter decides whether each refusal
+//!   is logged at `warn` or at `debug`. No test here reads that level; the binaries named
+//!   above do, alone in their process.
+//! - Loopback ports. Every server binds port 0 and keeps its listener; an address where
+//!   nothing listens is held by `common::closed_port` (bound, never listening) for as long as
+//!   the test needs it.
 //!
 //! A module whose tests need a feature is compiled only with it, so `cargo test` with any
 //! feature set runs what applies.
@@ -83,3 +97,19 @@ mod test_util;
 mod token;
 #[cfg(feature = "test-util")]
 mod token_cache;
+
+/// The promise of `common::closed_port` that tests elsewhere rely on, checked on this machine.
+mod helpers {
+    #[tokio::test]
+    async fn a_closed_port_refuses_connections_and_cannot_be_listened_on_while_held() {
+        let (_held, addr) = crate::common::closed_port();
+        let refused = tokio::net::TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        // Neither listener the tests and the crate's servers bind can take the port meanwhile
+        // (both ask for `SO_REUSEADDR`).
+        let std_listener = std::net::TcpListener::bind(addr).unwrap_err();
+        assert_eq!(std_listener.kind(), std::io::ErrorKind::AddrInUse);
+        let tokio_listener = tokio::net::TcpListener::bind(addr).await.unwrap_err();
+        assert_eq!(tokio_listener.kind(), std::io::ErrorKind::AddrInUse);
+    }
+}

@@ -47,12 +47,7 @@ fn config(secret: &str) -> ApproovConfig {
 #[test]
 fn the_minted_token_passes_the_layer_with_the_same_secret() {
     let secret = secret_text();
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64()
-    };
+    let now = crate::common::now;
     let before = now();
     let token = example::mint(&args(&["--secret", &secret, "--did", "cli-device"])).unwrap();
     let after = now();

@@ -124,11 +124,7 @@ async fn the_protected_route_answers_200_with_the_device_id_for_a_valid_token() 
     let addr = start(&secret).await;
     // Minted with jsonwebtoken, not the crate; `start` built a configuration, which installs
     // the crypto provider jsonwebtoken needs to sign.
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        + 600.5;
+    let exp = crate::common::now() + 600.5;
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &serde_json::json!({ "exp": exp, "did": "production-device" }),

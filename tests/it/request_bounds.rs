@@ -175,7 +175,8 @@ async fn a_signed_body_that_trickles_in_past_its_deadline_is_refused_while_the_c
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(
         answer.contains(&format!(
-            "x-test-reason: {}",
+            "{}: {}",
+            crate::common::REASON_HEADER,
             Kind::ContentDigestMismatch.reason_code()
         )),
         "{answer}"

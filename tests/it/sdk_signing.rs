@@ -407,18 +407,33 @@ async fn a_covered_header_sent_on_two_lines_is_joined_with_a_comma_and_a_space()
 // ---- the bound on verifications --------------------------------------------------------------
 
 #[tokio::test]
-async fn each_of_the_three_forms_of_an_ambiguous_url_passes() {
+async fn each_of_the_three_forms_of_an_ambiguous_url_passes_and_none_covers_another_query() {
     let addr = serve(config(&[REQUIRE]).unwrap()).await;
     let key = InstallationKey::generate().unwrap();
-    let line = "GET /?q=a|b HTTP/1.1";
     for signed in [
         "https://api.example.com/?q=a|b",
         "https://api.example.com?q=a|b",
         "https://api.example.com/?q=a%7Cb",
     ] {
-        basic_get(addr, &key, line, "api.example.com", signed)
-            .await
-            .assert_ok("");
+        basic_get(
+            addr,
+            &key,
+            "GET /?q=a|b HTTP/1.1",
+            "api.example.com",
+            signed,
+        )
+        .await
+        .assert_ok("");
+        // The same signature over a query changed on the wire: no form of it matches.
+        basic_get(
+            addr,
+            &key,
+            "GET /?q=a|c HTTP/1.1",
+            "api.example.com",
+            signed,
+        )
+        .await
+        .assert_rejected(Kind::MessageSignatureInvalid);
     }
 }
 
@@ -534,8 +549,9 @@ async fn the_require_and_verify_matrix_for_tokens_with_and_without_ipk_signed_an
 
 // ---- created and expires -------------------------------------------------------------------
 
-/// A GET signed with these parameters after the component list.
-async fn get_with_params(vars: &[(&'static str, &str)], parameters: &str) -> Answer {
+/// A GET of `/v1/orders` signed with these parameters after the component list, and the same
+/// headers sent for `/v1/orders?tampered`: the server's answers to both.
+async fn get_with_params(vars: &[(&'static str, &str)], parameters: &str) -> (Answer, Answer) {
     let addr = serve(config(vars).unwrap()).await;
     let key = InstallationKey::generate().unwrap();
     let token = token(&key);
@@ -548,32 +564,43 @@ async fn get_with_params(vars: &[(&'static str, &str)], parameters: &str) -> Ans
         ("Signature-Input", input.as_str()),
         ("Signature", signature.as_str()),
     ];
-    raw(addr, "GET /v1/orders HTTP/1.1", &headers, b"").await
+    (
+        raw(addr, "GET /v1/orders HTTP/1.1", &headers, b"").await,
+        raw(addr, "GET /v1/orders?tampered HTTP/1.1", &headers, b"").await,
+    )
+}
+
+/// The signed GET of [`get_with_params`] passes, and the tampered one is refused.
+#[track_caller]
+fn assert_passes_untampered((signed, tampered): &(Answer, Answer)) {
+    signed.assert_ok("");
+    tampered.assert_rejected(Kind::MessageSignatureInvalid);
 }
 
 #[tokio::test]
 async fn a_signature_whose_expires_is_before_its_created_is_refused() {
-    let created = now();
+    let created = now() as i64;
     get_with_params(
         &[REQUIRE],
         &format!(";created={created};expires={}", created - 1),
     )
     .await
+    .0
     .assert_rejected(Kind::SignatureExpired);
-    get_with_params(&[REQUIRE], &format!(";created={created};expires={created}"))
-        .await
-        .assert_ok("");
+    let at_created = format!(";created={created};expires={created}");
+    assert_passes_untampered(&get_with_params(&[REQUIRE], &at_created).await);
 }
 
 #[tokio::test]
 async fn a_signature_without_expires_passes_by_default_and_is_refused_when_expires_is_required() {
-    let created = format!(";created={}", now());
-    get_with_params(&[REQUIRE], &created).await.assert_ok("");
+    let created = format!(";created={}", now() as i64);
+    assert_passes_untampered(&get_with_params(&[REQUIRE], &created).await);
     get_with_params(
         &[REQUIRE, ("APPROOV_SIGNATURE_REQUIRE_EXPIRES", "true")],
         &created,
     )
     .await
+    .0
     .assert_rejected(Kind::SignatureExpired);
 }
 
@@ -606,13 +633,21 @@ async fn a_signed_body_without_content_digest_is_unchecked_by_default_and_refuse
     raw(lenient, line, &headers, b"HELLO")
         .await
         .assert_ok("HELLO");
+    // A body of another length changes the covered `content-length`.
+    raw(lenient, line, &headers, b"hello!")
+        .await
+        .assert_rejected(Kind::MessageSignatureInvalid);
     let strict =
         serve(config(&[REQUIRE, ("APPROOV_SIGNATURE_REQUIRE_DIGEST", "true")]).unwrap()).await;
     raw(strict, line, &headers, b"hello")
         .await
         .assert_rejected(Kind::ContentDigestMismatch);
-    // A request without a body needs no digest.
+    // A request without a body needs no digest; its signature is still checked.
     matrix_get(strict, &token, Some(&key)).await.assert_ok("");
+    let other = InstallationKey::generate().unwrap();
+    matrix_get(strict, &token, Some(&other))
+        .await
+        .assert_rejected(Kind::MessageSignatureInvalid);
 }
 
 // ---- proxies ---------------------------------------------------------------------------------
@@ -744,7 +779,7 @@ async fn approov_signature_max_age_seconds_refuses_an_older_signature_without_ex
     // Made 120 s ago, with no `expires`: only the maximum age can refuse it.
     let params = format!(
         "({BASIC});alg=\"ecdsa-p256-sha256\";created={}",
-        now() - 120
+        now() as i64 - 120
     );
     let base = basic_base("https://api.example.com/v1/orders", &token, &params);
     let (input, signature) = signature_headers(&key, &params, &base, false);
@@ -765,6 +800,12 @@ async fn approov_signature_max_age_seconds_refuses_an_older_signature_without_ex
         raw(addr, "GET /v1/orders HTTP/1.1", &headers, b"")
             .await
             .assert_outcome(rejected);
+        if rejected.is_none() {
+            // Passed on its age: what it covers is still checked.
+            raw(addr, "GET /v1/orders?tampered HTTP/1.1", &headers, b"")
+                .await
+                .assert_rejected(Kind::MessageSignatureInvalid);
+        }
     }
 }
 
@@ -807,15 +848,15 @@ async fn on_the_outer_router_the_layer_sees_the_nested_routes_whole_signed_url()
     let addr = serve_router(router).await;
     let key = InstallationKey::generate().unwrap();
     let line = "GET /api/v1/orders HTTP/1.1";
-    basic_get(
-        addr,
-        &key,
-        line,
-        "api.example.com",
-        "https://api.example.com/api/v1/orders",
-    )
-    .await
-    .assert_ok("nested");
+    let signed = "https://api.example.com/api/v1/orders";
+    basic_get(addr, &key, line, "api.example.com", signed)
+        .await
+        .assert_ok("nested");
+    // Signed for that URL, sent for another query of it.
+    let tampered = "GET /api/v1/orders?page=2 HTTP/1.1";
+    basic_get(addr, &key, tampered, "api.example.com", signed)
+        .await
+        .assert_rejected(Kind::MessageSignatureInvalid);
 }
 
 #[tokio::test]

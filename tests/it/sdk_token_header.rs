@@ -3,7 +3,7 @@
 //! real HTTP/1.1 on loopback, with the logs captured on the test's own thread (the runtime is
 //! current-thread, so the server's task logs there too).
 
-use crate::log_capture::{Captured, capture};
+use crate::log_capture::{Captured, capture, level, lines_with};
 use crate::sdk_support;
 
 use sdk_support::*;
@@ -11,11 +11,7 @@ use tower_approov::ApproovErrorKind as Kind;
 
 /// The captured lines that log a failure.
 fn failure_lines(logs: &Captured) -> Vec<String> {
-    logs.text()
-        .lines()
-        .filter(|l| l.contains("Approov check failed"))
-        .map(str::to_owned)
-        .collect()
+    lines_with(logs, "Approov check failed")
 }
 
 // ---- SDK status strings ----------------------------------------------------------------------
@@ -24,7 +20,7 @@ fn failure_lines(logs: &Captured) -> Vec<String> {
 async fn each_sdk_status_string_gets_its_own_reason_and_mitm_detected_is_logged_at_warn() {
     let addr = serve(config(&[]).unwrap()).await;
     let prefixed = serve(config(&[("APPROOV_TOKEN_PREFIX", "Bearer")]).unwrap()).await;
-    for (status, kind, level) in [
+    for (status, kind, expected_level) in [
         ("NO_NETWORK", Kind::NoNetwork, "DEBUG"),
         ("POOR_NETWORK", Kind::PoorNetwork, "DEBUG"),
         ("MITM_DETECTED", Kind::MitmDetected, "WARN"),
@@ -43,9 +39,9 @@ async fn each_sdk_status_string_gets_its_own_reason_and_mitm_detected_is_logged_
             // of this binary may have had that warning): later ones are at `debug`, marked
             // rate-limited. `tests/mitm_detected_log.rs` counts them in a process of its own.
             let rate_limited = kind == Kind::MitmDetected
-                && line.contains("DEBUG")
+                && level(line) == "DEBUG"
                 && line.contains("warning rate-limited");
-            assert!(line.contains(level) || rate_limited, "{line}");
+            assert!(level(line) == expected_level || rate_limited, "{line}");
             assert!(
                 line.contains(&format!("reason=\"{}\"", kind.reason_code())),
                 "{line}"
@@ -166,7 +162,8 @@ async fn a_monitor_mode_failure_is_logged_with_its_trace_id() {
     let lines = failure_lines(&logs);
     assert_eq!(lines.len(), 1, "{lines:?}");
     let line = &lines[0];
-    assert!(line.contains("WARN") && line.contains("monitor"), "{line}");
+    assert_eq!(level(line), "WARN", "{line}");
+    assert!(line.contains("mode=\"monitor\""), "{line}");
     assert!(line.contains(&format!("trace_id=\"{TRACE}\"")), "{line}");
     assert!(line.contains("reason=\"no_network\""), "{line}");
 }

@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::common::{SECRET, now};
 use crate::sdk_support;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -23,7 +23,6 @@ use tower_approov::{
     MessageSigning, Mode, SigningConfig,
 };
 
-const SECRET: &[u8] = b"security-decisions-test-secret-of-64-bytes-0123456789-abcdefghij";
 const URL: &str = "https://api.example.com/v1/orders";
 
 fn builder() -> ApproovConfigBuilder {
@@ -34,11 +33,7 @@ fn builder() -> ApproovConfigBuilder {
 fn token(key: &InstallationKey) -> String {
     // Building a configuration installs the crypto provider that `encode` needs.
     builder().build().unwrap();
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        + 600.5;
+    let exp = now() + 600.5;
     jsonwebtoken::encode(
         &Header::default(),
         &json!({ "exp": exp, "did": "device-1", "ipk": key.ipk().unwrap() }),
@@ -161,7 +156,9 @@ async fn in_verify_mode_a_signature_input_without_a_signature_is_rejected_not_ta
 #[tokio::test]
 async fn by_default_a_signed_body_of_two_mib_is_read_and_checked_and_one_byte_more_is_refused() {
     // The default limit is axum's own default body limit (2 MiB), so that the digest check
-    // refuses nothing axum would take; `body_too_large` past it, before any byte is read.
+    // refuses nothing axum would take; `body_too_large` past it (before any byte is read, from
+    // `Content-Length`: `signing::a_request_refused_on_its_headers_is_answered_without_its_body_being_polled`
+    // shows that part).
     let key = InstallationKey::generate().unwrap();
     let config = builder()
         .with_message_signing(MessageSigning::Require)
@@ -310,7 +307,7 @@ async fn signed_without_expires_or_digest(
 ) -> sdk_support::Answer {
     use sdk_support::{raw, serve, signature_headers};
     let config = ApproovConfig::builder()
-        .with_secret(sdk_support::SECRET, None)
+        .with_secret(SECRET, None)
         .unwrap()
         .with_signing_config(signing)
         .build()
@@ -321,7 +318,7 @@ async fn signed_without_expires_or_digest(
     let method = if body.is_empty() { "GET" } else { "POST" };
     let params = format!(
         r#"("@method" "@target-uri" "approov-token");alg="ecdsa-p256-sha256";created={}"#,
-        sdk_support::now()
+        now() as i64
     );
     let base = format!(
         "\"@method\": {method}\n\

@@ -1,7 +1,7 @@
 //! Approov installation message signatures (RFC 9421), through a real axum `Router` and over
 //! real HTTP on loopback.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -20,15 +20,9 @@ use tower_approov::{
     ForwardedHeaders, MessageSigning, SigningConfig,
 };
 
-const SECRET: &[u8] = b"a-test-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!!";
-const URL: &str = "https://api.example.com/v1/orders?page=2";
+use crate::common::{SECRET, now};
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+const URL: &str = "https://api.example.com/v1/orders?page=2";
 
 /// An Approov-shaped token: float `exp`, `did`, and `ipk` when given.
 fn token_with(ipk: Option<&str>, did: &str) -> String {
@@ -36,7 +30,7 @@ fn token_with(ipk: Option<&str>, did: &str) -> String {
     // features on, `jsonwebtoken` picks none by itself), which `encode` needs.
     builder(MessageSigning::Off).build().unwrap();
     let mut claims = json!({
-        "exp": now() as f64 + 600.5,
+        "exp": now() + 600.5,
         "did": did,
         "ip": "127.0.0.1",
     });
@@ -196,7 +190,7 @@ async fn a_sha512_content_digest_is_checked_and_accepted() {
         format!("sha-512=:{digest}:").parse().unwrap(),
     );
     // The signer writes sha-256: this one is signed by hand.
-    let created = now();
+    let created = now() as i64;
     let params = format!(
         r#"("@method" "@target-uri" "approov-token" "content-digest");created={created};alg="ecdsa-p256-sha256""#
     );
@@ -221,7 +215,7 @@ async fn a_content_digest_sent_as_a_string_is_accepted_too() {
         "content-digest",
         format!("sha-256=\"{digest}\"").parse().unwrap(),
     );
-    let created = now();
+    let created = now() as i64;
     let params = format!(
         r#"("@method" "@target-uri" "approov-token" "content-digest");alg="ecdsa-p256-sha256";created={created}"#
     );
@@ -387,7 +381,7 @@ async fn a_signature_input_that_is_not_a_structured_field_is_rejected() {
 #[tokio::test]
 async fn a_signature_with_another_or_no_algorithm_is_rejected() {
     let key = InstallationKey::generate().unwrap();
-    let created = now();
+    let created = now() as i64;
     for alg in [r#";alg="hmac-sha256""#, ""] {
         let params = format!(r#"("@method" "@target-uri" "approov-token");created={created}{alg}"#);
         let response = send_signed_by_hand(&key, &params).await;
@@ -400,7 +394,7 @@ async fn a_signature_parameter_outside_the_allowed_six_is_rejected() {
     let key = InstallationKey::generate().unwrap();
     let params = format!(
         r#"("@method" "@target-uri" "approov-token");created={};alg="ecdsa-p256-sha256";context="x""#,
-        now()
+        now() as i64
     );
     let response = send_signed_by_hand(&key, &params).await;
     assert_rejected(response, ApproovErrorKind::SignatureParameterNotAllowed).await;
@@ -411,7 +405,7 @@ async fn keyid_nonce_and_tag_parameters_are_allowed() {
     let key = InstallationKey::generate().unwrap();
     let params = format!(
         r#"("@method" "@target-uri" "approov-token");created={};keyid="k";nonce="n";tag="t";alg="ecdsa-p256-sha256""#,
-        now()
+        now() as i64
     );
     let response = send_signed_by_hand(&key, &params).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -422,7 +416,7 @@ async fn an_expired_signature_is_rejected() {
     let key = InstallationKey::generate().unwrap();
     let mut request = get_request(&token(&key));
     RequestSigner::new(&key)
-        .with_created(now() - 120)
+        .with_created(now() as i64 - 120)
         .sign(&mut request)
         .unwrap();
     let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
@@ -434,7 +428,7 @@ async fn a_signature_created_in_the_future_beyond_the_skew_is_rejected() {
     let key = InstallationKey::generate().unwrap();
     let mut request = get_request(&token(&key));
     RequestSigner::new(&key)
-        .with_created(now() + 120)
+        .with_created(now() as i64 + 120)
         .sign(&mut request)
         .unwrap();
     let response = send(builder(MessageSigning::Verify).build().unwrap(), request).await;
@@ -454,7 +448,7 @@ async fn a_signature_older_than_the_maximum_age_is_rejected_even_without_expires
     let key = InstallationKey::generate().unwrap();
     let mut request = get_request(&token(&key));
     RequestSigner::new(&key)
-        .with_created(now() - 100)
+        .with_created(now() as i64 - 100)
         .with_expires_in(None)
         .sign(&mut request)
         .unwrap();
@@ -502,7 +496,7 @@ async fn a_der_encoded_signature_is_rejected() {
     let token = token(&key);
     let params = format!(
         r#"("@method" "@target-uri" "approov-token");created={};alg="ecdsa-p256-sha256""#,
-        now()
+        now() as i64
     );
     let base = format!(
         "\"@method\": GET\n\"@target-uri\": {URL}\n\"approov-token\": {token}\n\"@signature-params\": {params}"
@@ -634,8 +628,11 @@ async fn a_swapped_token_is_caught() {
 
 // ---- body limit ----------------------------------------------------------------------------
 
+/// Refused, whether from `Content-Length` or from reading: that the header alone refuses it,
+/// before any read, is shown by
+/// [`a_request_refused_on_its_headers_is_answered_without_its_body_being_polled`].
 #[tokio::test]
-async fn a_signed_body_over_the_limit_is_rejected_from_its_content_length() {
+async fn a_signed_body_over_the_limit_with_its_content_length_is_rejected() {
     let key = InstallationKey::generate().unwrap();
     let body = "x".repeat(100);
     let mut request = post(&token(&key), &body);
@@ -705,6 +702,135 @@ impl http_body::Body for Chunks {
         self.pulled
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         std::task::Poll::Ready(Some(Ok(http_body::Frame::data(self.chunk.clone()))))
+    }
+}
+
+/// A request body that counts the calls to its `poll_frame`, wrapped around the body hyper
+/// received; its length and end are the inner body's.
+struct CountingBody {
+    inner: Body,
+    polls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl http_body::Body for CountingBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        self.polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// `POST /v1/orders` with `body` (and its `Content-Length`), `Approov-Token: token` and a
+/// signature by `key` covering `content-digest`, as raw HTTP/1.1 bytes.
+fn signed_post_bytes(token: &str, key: &InstallationKey, body: &[u8]) -> Vec<u8> {
+    let mut request = Request::post("https://api.example.com/v1/orders")
+        .header("approov-token", token)
+        .header("content-type", "application/octet-stream")
+        .header("content-length", body.len())
+        .body(body.to_vec())
+        .unwrap();
+    RequestSigner::new(key).sign(&mut request).unwrap();
+    assert!(request.headers().contains_key("content-digest"));
+    let mut bytes =
+        b"POST /v1/orders HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n".to_vec();
+    for (name, value) in request.headers() {
+        bytes.extend_from_slice(name.as_str().as_bytes());
+        bytes.extend_from_slice(b": ");
+        bytes.extend_from_slice(value.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"\r\n");
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+#[tokio::test]
+async fn a_request_refused_on_its_headers_is_answered_without_its_body_being_polled() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // Over loopback: the body hyper hands on is wrapped, outside the layer, in one that counts
+    // how often anything polls it.
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counted = polls.clone();
+    let config = builder(MessageSigning::Off)
+        .with_signing_config(SigningConfig::new(MessageSigning::Require).with_max_body_bytes(64))
+        .build()
+        .unwrap();
+    let router = app(config).layer(axum::middleware::map_request(
+        move |request: Request<Body>| {
+            let polls = counted.clone();
+            async move { request.map(|inner| Body::new(CountingBody { inner, polls })) }
+        },
+    ));
+    let addr = crate::common::serve(router).await;
+
+    let key = InstallationKey::generate().unwrap();
+    let other_key = InstallationKey::generate().unwrap();
+    let token = token(&key);
+    let forged = crate::common::mint_with_secret(
+        &json!({ "exp": now() + 600.5, "did": "device-1", "ipk": key.ipk().unwrap() }),
+        crate::common::OTHER_SECRET,
+    );
+    let small = [b'a'; 32];
+    let large = [b'b'; 100];
+
+    // The control: a request whose headers pass has its body read (and checked), so the
+    // counter does see the layer's polls.
+    let answer = crate::common::raw_exchange(addr, &signed_post_bytes(&token, &key, &small)).await;
+    assert_eq!(
+        (answer.status, answer.body.as_bytes()),
+        (200, &small[..]),
+        "{answer:?}"
+    );
+    assert!(polls.swap(0, Ordering::SeqCst) > 0, "the body was read");
+
+    for (request, reason) in [
+        // A token that does not verify: refused before the signature is looked at.
+        (
+            signed_post_bytes(&forged, &key, &small),
+            ApproovErrorKind::InvalidSignature,
+        ),
+        // A signature by another installation key.
+        (
+            signed_post_bytes(&token, &other_key, &small),
+            ApproovErrorKind::MessageSignatureInvalid,
+        ),
+        // A valid signature covering `content-digest`, and a `Content-Length` over the limit:
+        // refused from the header, before a byte of the body is read.
+        (
+            signed_post_bytes(&token, &key, &large),
+            ApproovErrorKind::BodyTooLarge,
+        ),
+    ] {
+        let answer = crate::common::raw_exchange(addr, &request).await;
+        assert_eq!(
+            (
+                answer.status,
+                answer.header("x-test-reason"),
+                answer.body.as_str()
+            ),
+            (401, Some(reason.reason_code()), "{}"),
+            "{answer:?}"
+        );
+        assert_eq!(
+            polls.swap(0, Ordering::SeqCst),
+            0,
+            "{reason:?}: the body was polled"
+        );
     }
 }
 
@@ -827,7 +953,7 @@ async fn the_verifier_accepts_a_signature_over_a_base_written_out_by_hand() {
     // printf '{"hello":"world"}' | openssl dgst -sha256 -binary | base64
     let digest = "k6I5cakU5erL8KjSUVTNownDwccvu5kU1Hxg88toFYg=";
     assert_eq!(STANDARD.encode(Sha256::digest(body)), digest);
-    let created = now();
+    let created = now() as i64;
     let expires = created + 15;
 
     let mut request = Request::post(URL)
@@ -869,7 +995,7 @@ async fn a_base_with_one_byte_changed_by_hand_does_not_verify() {
     let token = token(&key);
     let params = format!(
         r#"("@method" "@target-uri" "approov-token");created={};alg="ecdsa-p256-sha256""#,
-        now()
+        now() as i64
     );
     // A trailing newline after the last line: not the RFC 9421 base.
     let base = format!(

@@ -1,7 +1,7 @@
 //! The verified-token cache, through a real axum `Router`: what a cached token still has to
 //! pass on every request, and the bound on the cache.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -16,14 +16,7 @@ use tower_approov::{
     pay_claim_for,
 };
 
-const SECRET: &[u8] = b"token-cache-test-secret-0123456789-0123456789-0123456789-abcdefg";
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
+use crate::common::{SECRET, now};
 
 fn mint(claims: &Value) -> String {
     jsonwebtoken::encode(
@@ -166,6 +159,7 @@ async fn a_cached_token_still_fails_when_the_binding_header_is_missing() {
         send(&app, &token, Some("Bearer alice")).await.status(),
         StatusCode::OK
     );
+    assert_eq!(token_cache_len(&config), Some(1), "the token is cached");
     let resp = send(&app, &token, None).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(kind(&resp), ApproovErrorKind::BindingHeaderMissing);

@@ -43,6 +43,23 @@ impl Captured {
     }
 }
 
+/// The captured events (one line each) that contain `needle`: the line an assertion about one
+/// event's level or fields must look at, rather than the whole capture.
+pub(crate) fn lines_with(logs: &Captured, needle: &str) -> Vec<String> {
+    logs.text()
+        .lines()
+        .filter(|line| line.contains(needle))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The level of one captured event (`TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`): the word
+/// after the timestamp, where the subscriber writes it, so that a level's name elsewhere in
+/// the line (in a message or a field) is not taken for it.
+pub(crate) fn level(line: &str) -> &str {
+    line.split_whitespace().nth(1).unwrap_or("")
+}
+
 /// Where one formatted event goes: the emitting thread's capture and, once on, the process's.
 struct Router;
 

@@ -1,12 +1,15 @@
 //! What the SDK-shaped tests share: tokens minted by `jsonwebtoken` (not by this crate), an
-//! axum app served on loopback whose rejections carry their reason in `x-test-reason`, and a
-//! raw HTTP/1.1 client that writes the request bytes exactly as a test spells them, so that the
-//! server sees the origin form, `Host`, raw characters and repeated lines a phone would send.
+//! axum app served on loopback whose rejections carry their reason in
+//! [`REASON_HEADER`](crate::common::REASON_HEADER), and requests written byte for byte by the
+//! raw HTTP/1.1 client of `common`, so that the server sees the origin form, `Host`, raw
+//! characters and repeated lines a phone would send.
 
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::common::{REASON_HEADER, raw_exchange};
+pub use crate::common::{SECRET, now};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,24 +18,14 @@ use base64::engine::general_purpose::STANDARD;
 use http::{Response, StatusCode};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tower_approov::test_util::InstallationKey;
 use tower_approov::{ApproovConfig, ApproovConfigBuilder, ApproovError, ApproovLayer, ConfigError};
-
-pub const SECRET: &[u8] = b"a-test-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!!";
-
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// An Approov-shaped HS256 token: float `exp`, `did`, and `ipk` when given.
 pub fn token_with(ipk: Option<&str>) -> String {
     // Building a configuration installs `jsonwebtoken`'s crypto provider, which `encode` needs.
     config(&[]).unwrap();
-    let mut claims = json!({"exp": now() as f64 + 600.5, "did": "device-1", "ip": "127.0.0.1"});
+    let mut claims = json!({"exp": now() + 600.5, "did": "device-1", "ip": "127.0.0.1"});
     if let Some(ipk) = ipk {
         claims["ipk"] = Value::String(ipk.to_owned());
     }
@@ -63,13 +56,13 @@ pub fn config(vars: &[(&'static str, &str)]) -> Result<ApproovConfig, ConfigErro
     .build()
 }
 
-/// Adds the rejection's reason code to the response as `x-test-reason`.
+/// Adds the rejection's reason code to the response as [`REASON_HEADER`].
 pub async fn reason_header(mut response: Response<Body>) -> Response<Body> {
     if let Some(error) = response.extensions().get::<ApproovError>() {
         let reason = error.kind().reason_code();
         response
             .headers_mut()
-            .insert("x-test-reason", http::HeaderValue::from_static(reason));
+            .insert(REASON_HEADER, http::HeaderValue::from_static(reason));
     }
     response
 }
@@ -97,7 +90,7 @@ pub async fn serve(config: ApproovConfig) -> SocketAddr {
     serve_router(app(config)).await
 }
 
-/// What came back: status, `x-test-reason`, the response's header lines, body.
+/// What came back: status, [`REASON_HEADER`], the response's header lines, body.
 #[derive(Debug, PartialEq)]
 pub struct Answer {
     pub status: StatusCode,
@@ -158,27 +151,12 @@ pub async fn raw(
 
 /// Writes `bytes` as they are and reads the answer until the server closes.
 pub async fn raw_bytes(addr: SocketAddr, bytes: &[u8]) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(bytes).await.unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    let answer = String::from_utf8(answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap();
-    let reason = head
-        .lines()
-        .find_map(|l| l.strip_prefix("x-test-reason: "))
-        .map(str::to_owned);
+    let answer = raw_exchange(addr, bytes).await;
     Answer {
-        status,
-        reason,
-        head: head.to_owned(),
-        body: body.to_owned(),
+        status: StatusCode::from_u16(answer.status).unwrap(),
+        reason: answer.reason().map(str::to_owned),
+        head: answer.head,
+        body: answer.body,
     }
 }
 
@@ -202,7 +180,7 @@ pub fn signature_headers(
 /// The SDK's parameters for these covered components: `alg`, `created`, `expires` (15 s
 /// later), in that order.
 pub fn sdk_params(components: &str) -> String {
-    let created = now();
+    let created = now() as i64;
     format!(
         "({components});alg=\"ecdsa-p256-sha256\";created={created};expires={}",
         created + 15

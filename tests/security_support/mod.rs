@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
@@ -17,15 +16,9 @@ use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
-/// A 64-byte HS256 secret, printable so that a leak of its raw bytes shows in text logs.
-pub const SECRET: &[u8; 64] = b"test-secret-Kq7vZp3xW9mR2bN8sT4yH6jL1cF5gD0aE7uI3oP9wX2zV8nM4qB6";
-
-pub fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
+/// The tests' 64-byte HS256 secret, printable so that a leak of its raw bytes shows in text
+/// logs, and the clock: written once, in `common`.
+pub use crate::common::{SECRET, now};
 
 /// Mints an HS256 token with `SECRET` and these claims.
 pub fn mint(claims: &Value) -> String {
