@@ -17,60 +17,47 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod binding;
-mod body;
-mod cache;
-mod check;
-mod claims;
-mod config;
-mod error;
+// The layout is the architecture (see ARCHITECTURE.md): `check` is the core, which knows no
+// framework; `tower`, `axum` (extractors), `tonic` and `actix` are front doors that translate a
+// request in and a verdict out, and import the core, never each other's internals.
 #[cfg(feature = "axum")]
-mod extract;
-mod future;
-mod keys;
-mod layer;
-mod log;
-#[cfg(feature = "metrics")]
-#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-pub mod metrics;
-#[cfg(not(feature = "metrics"))]
-mod metrics;
-mod parse;
-mod response;
-mod service;
-mod signing;
+mod axum;
+mod check;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod tonic;
-mod verify;
+mod tower;
 
-pub use binding::pay_claim_for;
-pub use body::ApproovBody;
-pub use check::{ApproovRequest, BodyCheck, BodyRead, HeaderSource, RequestBody, Verdict};
-pub use claims::ApproovClaims;
-pub use config::{
+#[cfg(feature = "axum")]
+pub use axum::ApproovClaimsRejection;
+pub use check::binding::pay_claim_for;
+pub use check::claims::ApproovClaims;
+pub use check::config::{
     ApproovConfig, ApproovConfigBuilder, DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_TOKEN_CACHE_SIZE,
     DEFAULT_TOKEN_HEADER, MAX_CLOCK_SKEW, Mode, ModeHandle,
 };
-pub use error::{ApproovError, ApproovErrorKind, ConfigError};
-#[cfg(feature = "axum")]
-pub use extract::ApproovClaimsRejection;
-pub use future::ResponseFuture;
+pub use check::error::{ApproovError, ApproovErrorKind, ConfigError};
 #[cfg(feature = "jwks-url")]
-pub use keys::remote::{
+pub use check::keys::remote::{
     DEFAULT_JWKS_FETCH_TIMEOUT, DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL,
     JWKS_MAX_BODY_BYTES,
 };
-pub use layer::ApproovLayer;
-pub use response::{JsonRejection, RejectionResponse, RequestHead};
-pub use service::ApproovService;
-pub use signing::{
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub use check::metrics;
+pub use check::signing::{
     DEFAULT_SIGNATURE_BODY_READ_TIMEOUT, DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE,
     DEFAULT_SIGNATURE_MAX_BODY_BYTES, ForwardedHeaders, MessageSigning, SigningConfig,
 };
+pub use check::{ApproovRequest, BodyCheck, BodyRead, HeaderSource, RequestBody, Verdict};
+pub use tower::body::ApproovBody;
+pub use tower::future::ResponseFuture;
+pub use tower::layer::ApproovLayer;
+pub use tower::response::{JsonRejection, RejectionResponse, RequestHead};
+pub use tower::service::ApproovService;
 
 /// The README's examples, as doctests (see the top of this file).
 #[cfg(all(doctest, feature = "axum", feature = "test-util", feature = "tonic"))]

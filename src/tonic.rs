@@ -25,12 +25,12 @@ use ::tonic::body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::body::ApproovBody;
-use crate::config::ModeHandle;
-use crate::error::{ApproovError, ConfigError};
-use crate::layer::ApproovLayer;
-use crate::response::{RejectionResponse, RequestHead};
-use crate::service::ApproovService;
+use crate::check::config::ModeHandle;
+use crate::check::error::{ApproovError, ConfigError};
+use crate::tower::body::ApproovBody;
+use crate::tower::layer::ApproovLayer;
+use crate::tower::response::{RejectionResponse, RequestHead};
+use crate::tower::service::ApproovService;
 
 /// An [`ApproovLayer`] for a tonic server: `Server::builder().layer(ApproovGrpcLayer::new(..))`.
 ///

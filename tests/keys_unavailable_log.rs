@@ -1,7 +1,7 @@
 //! During a JWKS outage, `keys_unavailable` is logged at `warn` at most once per interval, with
 //! a count, not on every request (issue 13). One test in this binary: the rate limit is per
 //! process. That the next warning, once the interval has passed, carries the count since the
-//! last one is unit-tested with a given clock in `src/log.rs`, without waiting 10 s here.
+//! last one is unit-tested with a given clock in `src/check/log.rs`, without waiting 10 s here.
 
 mod common;
 mod jwks_support;

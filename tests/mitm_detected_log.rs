@@ -1,7 +1,7 @@
 //! `Approov-Token: MITM_DETECTED` can be sent by anyone, as often as they like: it is logged at
 //! `warn` at most once per interval, with the count of such requests since the last warning,
 //! and at `debug` in between (issue 23). One test in this binary: the rate limit is per
-//! process. The interval itself is unit-tested with a given clock in `src/log.rs`.
+//! process. The interval itself is unit-tested with a given clock in `src/check/log.rs`.
 #![cfg(any(feature = "aws_lc_rs", feature = "rust_crypto"))]
 
 mod log_capture;

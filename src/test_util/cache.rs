@@ -14,5 +14,5 @@ pub fn token_cache_len(config: &ApproovConfig) -> Option<usize> {
         .verifier
         .cache
         .as_ref()
-        .map(crate::cache::TokenCache::len)
+        .map(crate::check::cache::TokenCache::len)
 }

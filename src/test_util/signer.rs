@@ -14,7 +14,7 @@ use http::uri::Authority;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use sha2::{Digest as _, Sha256};
 
-use crate::signing::normalize_authority;
+use crate::check::signing::normalize_authority;
 
 /// A P-256 installation key, like the one the Approov SDK creates on first start and keeps
 /// in the device's secure hardware. Its public half goes into the token's `ipk` claim.

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value};
 
-use crate::keys::parse_alg;
+use crate::check::keys::parse_alg;
 
 /// How long a minted token lives unless told otherwise: five minutes, about what the Approov
 /// cloud issues.
@@ -257,7 +257,7 @@ impl TokenBuilder {
     pub fn claims(&self) -> Map<String, Value> {
         let mut claims = self.claims.clone();
         let exp = match self.exp {
-            Expiry::In(secs) => Some(crate::verify::now() + secs),
+            Expiry::In(secs) => Some(crate::check::verify::now() + secs),
             Expiry::At(exp) => Some(exp),
             Expiry::Absent => None,
         };
@@ -275,7 +275,7 @@ impl TokenBuilder {
     /// algorithm.
     pub fn build(&self) -> Result<String, MintError> {
         // Minting can run before any layer is built, so make sure a provider is installed.
-        crate::config::ensure_crypto_provider().map_err(|_| MintError::Signing)?;
+        crate::check::config::ensure_crypto_provider().map_err(|_| MintError::Signing)?;
         let key = encoding_key(&self.key, self.alg)?;
         let mut header = Header::new(self.alg);
         header.kid.clone_from(&self.kid);
@@ -379,7 +379,7 @@ mod tests {
             .get("exp")
             .and_then(Value::as_f64)
             .unwrap_or(f64::MAX);
-        assert!(exp < crate::verify::now());
+        assert!(exp < crate::check::verify::now());
         assert!(claims["exp"].is_f64());
     }
 }

@@ -84,7 +84,7 @@ const REASON: &str = "x-test-approov-reason";
 /// The one real-time expiry test: over loopback, a token accepted (and so cached) is refused
 /// once its `exp` has passed, and the refusal came from the cache hit, the only path that
 /// drops an entry (a lookup that missed would have verified the token afresh and left the
-/// entry in place). The exact boundary is unit-tested in `src/verify.rs` with a given clock.
+/// entry in place). The exact boundary is unit-tested in `src/check/verify.rs` with a given clock.
 #[tokio::test]
 async fn a_cached_token_is_rejected_once_its_exp_has_passed() {
     let config = builder().with_token_cache_size(16).build().unwrap();

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::{CONTENT_DIGEST, decode_binary, parse_dictionary};
 use crate::check::HeaderSource;
-use crate::error::ApproovErrorKind;
+use crate::check::error::ApproovErrorKind;
 
 /// The digests a covered `Content-Digest` announces, and the most body to read to check them.
 #[derive(Debug)]

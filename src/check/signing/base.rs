@@ -14,8 +14,8 @@ use sfv::{BareItem, InnerList, ItemSerializer, ListSerializer};
 
 use super::CONTENT_DIGEST;
 use super::config::{ForwardedHeaders, SigningConfig, normalize_authority};
+use crate::check::error::ApproovErrorKind;
 use crate::check::{ApproovRequest, HeaderSource};
-use crate::error::ApproovErrorKind;
 
 /// A request as the signature base sees it: the request, the signing settings and the header
 /// that carries the token.
@@ -398,7 +398,7 @@ mod tests {
     use sfv::{Dictionary, ListEntry, Parser};
 
     use super::*;
-    use crate::signing::MessageSigning;
+    use crate::check::signing::MessageSigning;
 
     static TOKEN: HeaderName = HeaderName::from_static("approov-token");
 

@@ -7,7 +7,7 @@ use jsonwebtoken::DecodingKey;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::error::ApproovErrorKind;
+use crate::check::error::ApproovErrorKind;
 
 /// The claims with an accessor, in the order of [`Spans`].
 pub(crate) const KNOWN: [&str; 8] = ["did", "ip", "pay", "ipk", "arc", "iss", "sub", "iat"];

@@ -4,10 +4,10 @@ use std::fmt;
 
 use tower_layer::Layer;
 
-use crate::config::{ApproovConfig, ModeHandle};
-use crate::error::ConfigError;
-use crate::response::JsonRejection;
-use crate::service::ApproovService;
+use crate::check::config::{ApproovConfig, ModeHandle};
+use crate::check::error::ConfigError;
+use crate::tower::response::JsonRejection;
+use crate::tower::service::ApproovService;
 
 /// A [`Layer`] that lets through only requests carrying a valid Approov token.
 ///

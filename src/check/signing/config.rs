@@ -5,7 +5,7 @@ use std::time::Duration;
 use http::Uri;
 use http::uri::{Authority, Scheme};
 
-use crate::error::ConfigError;
+use crate::check::error::ConfigError;
 
 /// The default clock skew allowed on a signature's `created` and `expires`.
 pub const DEFAULT_SIGNATURE_CLOCK_SKEW: Duration = Duration::from_secs(30);
@@ -304,7 +304,7 @@ pub(crate) fn apply_env(
     }
     let flag = |name: &'static str, value: &mut bool| -> Result<(), ConfigError> {
         if let Some(v) = var(name)? {
-            *value = crate::parse::parse_bool(&v, name)?;
+            *value = crate::check::parse::parse_bool(&v, name)?;
         }
         Ok(())
     };

@@ -17,10 +17,10 @@ use http_body_util::{BodyExt as _, Collected, LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::body::ApproovBody;
+use crate::check::config::ApproovConfig;
 use crate::check::{BodyCheck, BodyRead, Verdict};
-use crate::config::ApproovConfig;
-use crate::response::{RejectionResponse, accepted, monitored, rejected};
+use crate::tower::body::ApproovBody;
+use crate::tower::response::{RejectionResponse, accepted, monitored, rejected};
 
 /// The error of a body read through [`http_body_util::Limited`].
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;

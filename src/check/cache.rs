@@ -8,7 +8,7 @@
 //!
 //! Each entry is tagged with the key store's revocation epoch read before its token was
 //! verified, and a hit counts only while that epoch is still current (see
-//! [`Published`](crate::keys::Published)): once a refresh that removed a key is visible, no
+//! [`Published`](crate::check::keys::Published)): once a refresh that removed a key is visible, no
 //! entry verified before it is served, whether or not the cache has been emptied yet.
 
 use std::fmt;
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use quick_cache::sync::{Cache, DefaultLifecycle};
 use quick_cache::{DefaultHashBuilder, OptionsBuilder, UnitWeighter};
 
-use crate::claims::ApproovClaims;
+use crate::check::claims::ApproovClaims;
 
 /// A shard should hold at least this many entries; fewer shards are used for small caches.
 const MIN_SHARD_ENTRIES: usize = 32;

@@ -4,9 +4,9 @@ use std::fmt;
 
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version, header};
 
-use crate::claims::ApproovClaims;
-use crate::config::ApproovConfig;
-use crate::error::ApproovError;
+use crate::check::claims::ApproovClaims;
+use crate::check::config::ApproovConfig;
+use crate::check::error::ApproovError;
 
 /// Builds the response for a failed check.
 ///

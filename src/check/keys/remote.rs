@@ -35,7 +35,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::{KeySet, KeyStore, Published, parse_jwks};
-use crate::error::ConfigError;
+use crate::check::error::ConfigError;
 
 /// How often the JWKS is fetched again when its response has no `Cache-Control: max-age`,
 /// unless configured otherwise: 10 minutes.
@@ -819,7 +819,7 @@ mod tests {
         cache_control: Option<&'static str>,
         staleness: Option<Duration>,
     ) -> Duration {
-        crate::config::ensure_crypto_provider().unwrap();
+        crate::check::config::ensure_crypto_provider().unwrap();
         let mut options = RemoteOptions::new(&serve_jwks(cache_control), "TEST");
         if let Some(staleness) = staleness {
             options.max_staleness = staleness;

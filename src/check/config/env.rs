@@ -10,9 +10,9 @@ use super::{
     MAX_SIGNATURE_MAX_BODY_BYTES, MAX_TOKEN_CACHE_SIZE, MAX_TOKEN_LENGTH_EXPECTED, Mode,
     SIGNATURE_MAX_BODY_BYTES_EXPECTED, TOKEN_CACHE_SIZE_EXPECTED, bounded,
 };
-use crate::error::ConfigError;
-use crate::keys::Secret;
-use crate::parse::{parse_bool, parse_header_name, parse_list, parse_usize};
+use crate::check::error::ConfigError;
+use crate::check::keys::Secret;
+use crate::check::parse::{parse_bool, parse_header_name, parse_list, parse_usize};
 
 impl ApproovConfigBuilder {
     /// A builder filled from the process environment, after reading a settings file: the one
@@ -125,13 +125,14 @@ impl ApproovConfigBuilder {
         if let Some(v) = var("APPROOV_PUBLIC_KEY_PEM")? {
             const VAR: &str = "APPROOV_PUBLIC_KEY_PEM";
             let pem = text_or_file(&v, "-----BEGIN", VAR)?;
-            b.keys.push(crate::keys::key_from_pem(&pem, None, VAR)?);
+            b.keys
+                .push(crate::check::keys::key_from_pem(&pem, None, VAR)?);
         }
         if let Some(v) = var("APPROOV_JWKS")? {
             const VAR: &str = "APPROOV_JWKS";
             let json = text_or_file(&v, "{", VAR)?;
             b.keys
-                .extend(crate::keys::keys_from_jwks(&json, true, VAR)?);
+                .extend(crate::check::keys::keys_from_jwks(&json, true, VAR)?);
         }
         if let Some(v) = var("APPROOV_JWKS_URL")? {
             const VAR: &str = "APPROOV_JWKS_URL";
@@ -140,7 +141,7 @@ impl ApproovConfigBuilder {
             }
             #[cfg(feature = "jwks-url")]
             {
-                b.jwks_url = Some(crate::keys::remote::RemoteOptions::new(&v, VAR));
+                b.jwks_url = Some(crate::check::keys::remote::RemoteOptions::new(&v, VAR));
             }
             #[cfg(not(feature = "jwks-url"))]
             return Err(ConfigError::Jwks {
@@ -153,7 +154,7 @@ impl ApproovConfigBuilder {
             let seconds = v.trim().parse::<u64>().ok();
             #[cfg(feature = "jwks-url")]
             {
-                let max = crate::keys::remote::MAX_JWKS_MAX_STALENESS.as_secs();
+                let max = crate::check::keys::remote::MAX_JWKS_MAX_STALENESS.as_secs();
                 let seconds = seconds.filter(|s| (1..=max).contains(s));
                 b.jwks_options().max_staleness =
                     Duration::from_secs(seconds.ok_or(ConfigError::Invalid {
@@ -183,7 +184,7 @@ impl ApproovConfigBuilder {
             } else {
                 let pem = std::fs::read(v.trim())
                     .map_err(|source| ConfigError::Io { variable, source })?;
-                let roots = crate::keys::remote::parse_root_certificates(&pem, variable)?;
+                let roots = crate::check::keys::remote::parse_root_certificates(&pem, variable)?;
                 b.jwks_options().extra_roots.extend(roots);
             }
             #[cfg(not(feature = "jwks-url"))]
@@ -260,7 +261,7 @@ impl ApproovConfigBuilder {
                 MAX_TOKEN_LENGTH_EXPECTED,
             )?;
         }
-        crate::signing::apply_env(&mut b.signing, &var)?;
+        crate::check::signing::apply_env(&mut b.signing, &var)?;
         // The signing variables are parsed by `signing`; their bounds are checked here, where
         // the crate's other bounds are. Their defaults are within them, so a value beyond one
         // came from its variable.

@@ -6,18 +6,34 @@
 //! Every rule lives behind this entry point: what is accepted, why a request is refused, what
 //! is logged and counted, what monitor mode lets through. A front door only translates a request
 //! in and a [`Verdict`] out.
+//!
+//! The modules below are the check's parts; none of them imports a front door.
+
+pub(crate) mod binding;
+pub(crate) mod cache;
+pub(crate) mod claims;
+pub(crate) mod config;
+pub(crate) mod error;
+pub(crate) mod keys;
+pub(crate) mod log;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+pub(crate) mod metrics;
+pub(crate) mod parse;
+pub(crate) mod signing;
+pub(crate) mod verify;
 
 use std::fmt;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::claims::ApproovClaims;
-use crate::config::{ApproovConfig, Mode, ModeHandle, Shared};
-use crate::error::{ApproovError, ApproovErrorKind};
-use crate::metrics::Observation;
-use crate::signing::{DigestCheck, Outcome};
-use crate::verify;
+use crate::check::claims::ApproovClaims;
+use crate::check::config::{ApproovConfig, Mode, ModeHandle, Shared};
+use crate::check::error::{ApproovError, ApproovErrorKind};
+use crate::check::metrics::Observation;
+use crate::check::signing::{DigestCheck, Outcome};
 
 /// Where the check reads a request's headers from: an [`http::HeaderMap`], actix-web's header
 /// map, Envoy's header list, or a slice of `(name, value)` pairs.
@@ -435,7 +451,7 @@ fn conclude(
 /// `Approov-TraceID` (`trace_id`) that lets an operator find it in Approov's records. A `None`
 /// trace id leaves the field out.
 fn log_failure(kind: ApproovErrorKind, mode: Mode, trace_id: Option<&str>) {
-    if let Some(limiter) = crate::log::limiter_for(kind) {
+    if let Some(limiter) = crate::check::log::limiter_for(kind) {
         return limiter.warn(mode, trace_id);
     }
     match mode {

@@ -4,7 +4,7 @@ use jsonwebtoken::DecodingKey;
 use simple_asn1::{ASN1Block, BigUint, oid};
 
 use super::{AlgSet, Material, VerifyingKey};
-use crate::error::ConfigError;
+use crate::check::error::ConfigError;
 
 /// Parses one PEM public key (RSA, EC P-256 or P-384, Ed25519).
 pub(crate) fn key_from_pem(

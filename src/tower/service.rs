@@ -9,13 +9,13 @@ use http::{HeaderMap, Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
-use crate::body::ApproovBody;
+use crate::check::claims::ApproovClaims;
+use crate::check::config::ApproovConfig;
+use crate::check::error::ApproovError;
 use crate::check::{ApproovRequest, BodyCheck, RequestBody, Verdict};
-use crate::claims::ApproovClaims;
-use crate::config::ApproovConfig;
-use crate::error::ApproovError;
-use crate::future::{AfterRead, BoxError, ResponseFuture};
-use crate::response::{RejectionResponse, accepted, monitored, rejected};
+use crate::tower::body::ApproovBody;
+use crate::tower::future::{AfterRead, BoxError, ResponseFuture};
+use crate::tower::response::{RejectionResponse, accepted, monitored, rejected};
 
 /// The service made by [`ApproovLayer`](crate::ApproovLayer).
 ///
@@ -80,7 +80,7 @@ impl<S, R> ApproovService<S, R> {
     /// The [`ApproovError`] that a request with these headers would be rejected with before
     /// its signature is looked at.
     pub fn check(&self, headers: &HeaderMap) -> Result<ApproovClaims, ApproovError> {
-        crate::check::check_token(&self.config.shared, headers, crate::verify::now())
+        crate::check::check_token(&self.config.shared, headers, crate::check::verify::now())
             .map_err(ApproovError::new)
     }
 }

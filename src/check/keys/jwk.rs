@@ -5,7 +5,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::pem::rsa_modulus_bits;
 use super::{AlgSet, KeySet, Material, VerifyingKey};
-use crate::error::ConfigError;
+use crate::check::error::ConfigError;
 
 /// Parses a JWKS document. Keys that this crate cannot use are skipped with a warning; a set
 /// with no usable key is an error.

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use http::HeaderName;
 
-use crate::binding::Binding;
-use crate::error::ConfigError;
-use crate::parse::parse_header_name;
-use crate::signing::SigningVerifier;
-use crate::verify::Verifier;
+use crate::check::binding::Binding;
+use crate::check::error::ConfigError;
+use crate::check::parse::parse_header_name;
+use crate::check::signing::SigningVerifier;
+use crate::check::verify::Verifier;
 
 mod builder;
 mod env;
@@ -123,7 +123,7 @@ impl fmt::Debug for ModeHandle {
 
 /// The first JWKS fetch that `build_async` awaits.
 #[cfg(feature = "jwks-url")]
-pub(super) type FirstFetch = crate::keys::remote::FirstFetch;
+pub(super) type FirstFetch = crate::check::keys::remote::FirstFetch;
 #[cfg(not(feature = "jwks-url"))]
 pub(super) type FirstFetch = std::convert::Infallible;
 

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::check::HeaderSource;
-use crate::claims::ApproovClaims;
-use crate::error::ApproovErrorKind;
+use crate::check::claims::ApproovClaims;
+use crate::check::error::ApproovErrorKind;
 
 /// The expected `pay` claim for the given binding values: standard base64 (padded) of
 /// SHA-256 over their concatenation.

@@ -7,8 +7,8 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
-use crate::claims::ApproovClaims;
-use crate::error::ApproovError;
+use crate::check::claims::ApproovClaims;
+use crate::check::error::ApproovError;
 
 /// Why [`ApproovClaims`] could not be extracted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

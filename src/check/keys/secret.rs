@@ -9,7 +9,7 @@ use jsonwebtoken::DecodingKey;
 use zeroize::Zeroizing;
 
 use super::{AlgSet, Material, VerifyingKey};
-use crate::error::ConfigError;
+use crate::check::error::ConfigError;
 
 /// An HS256 secret, before it becomes a [`DecodingKey`]. Wiped from memory on drop.
 pub(crate) struct Secret(Zeroizing<Vec<u8>>);

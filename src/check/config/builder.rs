@@ -13,13 +13,13 @@ use super::{
     ModeHandle, SIGNATURE_MAX_BODY_BYTES_EXPECTED, Shared, TOKEN_CACHE_SIZE_EXPECTED, bounded,
     ensure_crypto_provider,
 };
-use crate::binding::Binding;
-use crate::cache::TokenCache;
-use crate::error::ConfigError;
-use crate::keys::{KeySet, KeyStore, Secret, VerifyingKey};
-use crate::parse::parse_header_name;
-use crate::signing::{MessageSigning, SigningConfig, SigningVerifier};
-use crate::verify::Verifier;
+use crate::check::binding::Binding;
+use crate::check::cache::TokenCache;
+use crate::check::error::ConfigError;
+use crate::check::keys::{KeySet, KeyStore, Secret, VerifyingKey};
+use crate::check::parse::parse_header_name;
+use crate::check::signing::{MessageSigning, SigningConfig, SigningVerifier};
+use crate::check::verify::Verifier;
 
 /// A builder for [`ApproovConfig`]. Every setting has a documented default; the ones that
 /// matter for security say why.
@@ -39,7 +39,7 @@ pub struct ApproovConfigBuilder {
     pub(super) strip_token_header: bool,
     pub(super) signing: SigningConfig,
     #[cfg(feature = "jwks-url")]
-    pub(super) jwks_url: Option<crate::keys::remote::RemoteOptions>,
+    pub(super) jwks_url: Option<crate::check::keys::remote::RemoteOptions>,
 }
 
 impl Default for ApproovConfigBuilder {
@@ -123,7 +123,7 @@ impl ApproovConfigBuilder {
     /// [`ConfigError::Key`] if the PEM is not a supported public key.
     pub fn with_public_key_pem(self, pem: &[u8], kid: Option<&str>) -> Result<Self, ConfigError> {
         const SETTING: &str = "ApproovConfigBuilder::with_public_key_pem";
-        let key = crate::keys::key_from_pem(pem, kid.map(str::to_owned), SETTING)?;
+        let key = crate::check::keys::key_from_pem(pem, kid.map(str::to_owned), SETTING)?;
         self.with_key(key)
     }
 
@@ -136,7 +136,7 @@ impl ApproovConfigBuilder {
     pub fn with_jwks(mut self, json: &[u8]) -> Result<Self, ConfigError> {
         const SETTING: &str = "ApproovConfigBuilder::with_jwks";
         self.keys
-            .extend(crate::keys::keys_from_jwks(json, true, SETTING)?);
+            .extend(crate::check::keys::keys_from_jwks(json, true, SETTING)?);
         Ok(self)
     }
 
@@ -161,9 +161,9 @@ impl ApproovConfigBuilder {
     #[cfg(feature = "jwks-url")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
     pub fn with_jwks_url(mut self, url: &str) -> Self {
-        let options = crate::keys::remote::RemoteOptions::new(url, JWKS_URL);
+        let options = crate::check::keys::remote::RemoteOptions::new(url, JWKS_URL);
         self.jwks_url = Some(match self.jwks_url.take() {
-            Some(old) => crate::keys::remote::RemoteOptions {
+            Some(old) => crate::check::keys::remote::RemoteOptions {
                 url: options.url,
                 ..old
             },
@@ -173,9 +173,9 @@ impl ApproovConfigBuilder {
     }
 
     #[cfg(feature = "jwks-url")]
-    pub(super) fn jwks_options(&mut self) -> &mut crate::keys::remote::RemoteOptions {
+    pub(super) fn jwks_options(&mut self) -> &mut crate::check::keys::remote::RemoteOptions {
         self.jwks_url
-            .get_or_insert_with(|| crate::keys::remote::RemoteOptions::new("", JWKS_URL))
+            .get_or_insert_with(|| crate::check::keys::remote::RemoteOptions::new("", JWKS_URL))
     }
 
     /// How often the JWKS URL is fetched again when the response has no `Cache-Control:
@@ -270,7 +270,7 @@ impl ApproovConfigBuilder {
     #[cfg(feature = "jwks-url")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks-url")))]
     pub fn with_jwks_root_certificates(mut self, pem: &[u8]) -> Result<Self, ConfigError> {
-        let roots = crate::keys::remote::parse_root_certificates(
+        let roots = crate::check::keys::remote::parse_root_certificates(
             pem,
             "ApproovConfigBuilder::with_jwks_root_certificates",
         )?;
@@ -501,7 +501,7 @@ impl ApproovConfigBuilder {
         )?;
         #[cfg(feature = "jwks-url")]
         if let Some(options) = &self.jwks_url {
-            use crate::keys::remote::{
+            use crate::check::keys::remote::{
                 MAX_JWKS_FETCH_TIMEOUT, MAX_JWKS_MAX_STALENESS, MAX_JWKS_MIN_REFRESH_INTERVAL,
                 MAX_JWKS_REFRESH_INTERVAL,
             };
@@ -541,7 +541,7 @@ impl ApproovConfigBuilder {
             });
         }
         let timeout = self.signing.body_read_timeout;
-        if timeout.is_zero() || timeout > crate::signing::MAX_BODY_READ_TIMEOUT {
+        if timeout.is_zero() || timeout > crate::check::signing::MAX_BODY_READ_TIMEOUT {
             return Err(ConfigError::Invalid {
                 variable: "SigningConfig::with_body_read_timeout",
                 expected: "a timeout from one second to one hour",
@@ -570,10 +570,12 @@ impl ApproovConfigBuilder {
         }
         let (keys, first) = match jwks_url {
             #[cfg(feature = "jwks-url")]
-            Some(options) if block => (crate::keys::remote::start(options, self.keys)?, None),
+            Some(options) if block => {
+                (crate::check::keys::remote::start(options, self.keys)?, None)
+            }
             #[cfg(feature = "jwks-url")]
             Some(options) => {
-                let (keys, fetch) = crate::keys::remote::spawn(options, self.keys)?;
+                let (keys, fetch) = crate::check::keys::remote::spawn(options, self.keys)?;
                 (keys, Some(fetch))
             }
             _ => (KeyStore::fixed(self.keys), None),

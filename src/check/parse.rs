@@ -4,7 +4,7 @@
 
 use http::HeaderName;
 
-use crate::error::ConfigError;
+use crate::check::error::ConfigError;
 
 pub(crate) fn parse_header_name(
     name: &str,

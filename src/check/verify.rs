@@ -17,10 +17,10 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::cache::TokenCache;
-use crate::claims::{ApproovClaims, KNOWN, Spans};
-use crate::error::ApproovErrorKind;
-use crate::keys::{KeyStore, parse_alg};
+use crate::check::cache::TokenCache;
+use crate::check::claims::{ApproovClaims, KNOWN, Spans};
+use crate::check::error::ApproovErrorKind;
+use crate::check::keys::{KeyStore, parse_alg};
 
 /// Seconds since the Unix epoch, as a float like Approov's `exp`.
 pub(crate) fn now() -> f64 {
@@ -66,7 +66,7 @@ mod clock_tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use crate::ApproovConfig;
-    use crate::error::ApproovErrorKind;
+    use crate::check::error::ApproovErrorKind;
 
     #[test]
     fn a_clock_before_1970_refuses_every_token_with_its_own_reason() {
@@ -725,15 +725,15 @@ mod tests {
     const SECRET_A: &[u8] = b"key-removal-test-secret-a-0123456789abcdef";
     const SECRET_B: &[u8] = b"key-removal-test-secret-b-0123456789abcdef";
 
-    fn hs256_key(secret: &[u8], kid: &str) -> crate::keys::VerifyingKey {
-        crate::keys::Secret::from_bytes(secret, "test")
+    fn hs256_key(secret: &[u8], kid: &str) -> crate::check::keys::VerifyingKey {
+        crate::check::keys::Secret::from_bytes(secret, "test")
             .unwrap()
             .into_key(Some(kid.to_owned()), "test")
             .unwrap()
     }
 
     /// A configuration with keys `a` and `b` (HS256, kids `a` and `b`), and the set without `a`.
-    fn two_keys() -> (ApproovConfig, crate::keys::KeySet) {
+    fn two_keys() -> (ApproovConfig, crate::check::keys::KeySet) {
         let config = ApproovConfig::builder()
             .with_secret(SECRET_A, Some("a"))
             .unwrap()
@@ -741,7 +741,7 @@ mod tests {
             .unwrap()
             .build()
             .unwrap();
-        let mut without_a = crate::keys::KeySet::default();
+        let mut without_a = crate::check::keys::KeySet::default();
         without_a.push(hs256_key(SECRET_B, "b"));
         (config, without_a)
     }

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use crate::error::ApproovErrorKind;
+use crate::check::error::ApproovErrorKind;
 
 mod jwk;
 mod pem;
@@ -380,7 +380,7 @@ impl fmt::Debug for KeyStore {
 ///
 /// The cache tags each entry with the epoch read *before* its token was verified, and a hit
 /// counts only when its tag equals the epoch now; a tag is never odd (see
-/// [`Verifier::verify_and_remember`](crate::verify::Verifier::verify_and_remember)). A
+/// [`Verifier::verify_and_remember`](crate::check::verify::Verifier::verify_and_remember)). A
 /// removal bumps the epoch to an odd number, swaps the new set in, and bumps it to even again:
 ///
 /// - A thread that sees the new set has synchronised with the swap, so its next read of the

@@ -24,9 +24,9 @@ use http::HeaderName;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use sfv::{BareItem, Dictionary, ListEntry, Parser};
 
+use crate::check::claims::ApproovClaims;
+use crate::check::error::ApproovErrorKind;
 use crate::check::{ApproovRequest, HeaderSource};
-use crate::claims::ApproovClaims;
-use crate::error::ApproovErrorKind;
 
 #[cfg(feature = "test-util")]
 pub(crate) use config::normalize_authority;
