@@ -125,8 +125,9 @@ impl<R> ApproovLayer<R> {
     }
 
     /// Whether every key source can verify: at once for secrets, PEM keys and JWKS text; for
-    /// a JWKS URL, once a fetch delivered its keys. Until then a token whose key is not among
-    /// the configured ones is rejected with
+    /// a JWKS URL, once a fetch delivered its keys, and no longer once they are older than the
+    /// maximum staleness (`APPROOV_JWKS_MAX_STALENESS_SECONDS`). Meanwhile a token whose key is
+    /// not among the configured ones is rejected with
     /// [`KeysUnavailable`](crate::ApproovErrorKind::KeysUnavailable). For a readiness probe:
     ///
     /// ```
@@ -147,7 +148,7 @@ impl<R> ApproovLayer<R> {
     /// ```
     #[must_use]
     pub fn keys_ready(&self) -> bool {
-        self.config.shared.verifier.keys.ready()
+        self.config.keys_ready()
     }
 
     /// The configuration this layer checks with.

@@ -212,6 +212,15 @@ impl ApproovConfig {
         self.shared.mode.clone()
     }
 
+    /// Whether every key source can verify: at once for secrets, PEM keys and JWKS text; for
+    /// a JWKS URL, once a fetch delivered its keys, and until they are older than the maximum
+    /// staleness. For a readiness probe; see
+    /// [`ApproovLayer::keys_ready`](crate::ApproovLayer::keys_ready).
+    #[must_use]
+    pub fn keys_ready(&self) -> bool {
+        self.shared.verifier.keys.ready()
+    }
+
     /// This configuration with token binding on `headers` instead of the configured binding
     /// headers (if any). Everything else is shared with `self`: the keys, the verified-token
     /// cache, the mode switch, and [`with_allow_missing_pay`](ApproovConfigBuilder::with_allow_missing_pay).

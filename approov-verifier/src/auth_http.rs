@@ -1,0 +1,270 @@
+//! The HTTP auth doors: forward auth on `/check` (nginx `auth_request`, Traefik `forwardAuth`,
+//! Caddy `forward_auth`) and Envoy's HTTP ext_authz on `/ext-authz/<original path>`. Each
+//! translates the auth request into the request the client sent, hands it to the check, and
+//! writes the answer: `200` with the claim headers, or `401 {}`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::header::{CONTENT_TYPE, HOST};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http_body::Body as _;
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use tower_approov::{ApproovRequest, BodyCheck, BodyRead, HeaderSource, RequestBody, Verdict};
+
+use crate::Shared;
+use crate::answer::{Answer, answer};
+
+/// The prefix of Envoy's HTTP ext_authz requests (its `path_prefix`).
+pub(crate) const EXT_AUTHZ_PREFIX: &str = "/ext-authz";
+
+/// The header Envoy reads from a `200` to remove headers from the upstream request.
+const ENVOY_HEADERS_TO_REMOVE: HeaderName =
+    HeaderName::from_static("x-envoy-auth-headers-to-remove");
+/// Set by Envoy when it sent only the first `max_request_bytes` of the body.
+const ENVOY_PARTIAL_BODY: HeaderName = HeaderName::from_static("x-envoy-auth-partial-body");
+
+/// The original request, as the auth request describes it.
+struct Original<'a> {
+    method: &'a str,
+    target: &'a str,
+    host: &'a [u8],
+    scheme: Option<&'a str>,
+}
+
+/// Why an auth request cannot be translated: the gateway is not configured as the README
+/// shows. Answered `500`, which every gateway turns into a refusal, and logged.
+#[derive(Debug)]
+struct Misconfigured(&'static str);
+
+/// `/check`: the original method, target, host and scheme from the headers the gateway sets.
+pub(crate) async fn forward_auth(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let original = match forward_auth_original(&parts) {
+        Ok(original) => original,
+        Err(error) => return misconfigured(&error),
+    };
+    decide(&shared, &parts, original, body).await
+}
+
+/// `/ext-authz/<path>`: Envoy sends the original method, and the original target behind its
+/// path prefix, with the original headers (`Host` the original authority).
+pub(crate) async fn ext_authz(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("", |p| p.as_str())
+        .strip_prefix(EXT_AUTHZ_PREFIX)
+        .unwrap_or_default();
+    let Some(host) = last_value(&parts.headers, &HOST) else {
+        return misconfigured(&Misconfigured("Envoy sent no Host"));
+    };
+    let original = Original {
+        method: parts.method.as_str(),
+        target: if target.is_empty() { "/" } else { target },
+        host: host.as_bytes(),
+        scheme: last_value(&parts.headers, &X_FORWARDED_PROTO),
+    };
+    decide(&shared, &parts, original, body).await
+}
+
+const X_ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
+const X_ORIGINAL_URI: HeaderName = HeaderName::from_static("x-original-uri");
+const X_FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
+const X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// The original request of a forward-auth call. nginx (configured as the README shows) sends
+/// `X-Original-Method` and `X-Original-URI`; Traefik and Caddy `X-Forwarded-Method` and
+/// `X-Forwarded-Uri`. A gateway passes the client's own headers on too, so a client could
+/// add the family its gateway does not set: when both families are there and disagree, the
+/// request is not translated. The host and scheme are the last `X-Forwarded-Host` and
+/// `X-Forwarded-Proto` (the gateway's own), else the auth request's `Host`.
+fn forward_auth_original(parts: &Parts) -> Result<Original<'_>, Misconfigured> {
+    let headers = &parts.headers;
+    let either = |original: &HeaderName, forwarded: &HeaderName, what| match (
+        single_value(headers, original)?,
+        single_value(headers, forwarded)?,
+    ) {
+        (Some(a), Some(b)) if a != b => Err(Misconfigured(what)),
+        (Some(a), _) | (None, Some(a)) => Ok(Some(a)),
+        (None, None) => Ok(None),
+    };
+    let method = either(
+        &X_ORIGINAL_METHOD,
+        &X_FORWARDED_METHOD,
+        "X-Original-Method and X-Forwarded-Method disagree",
+    )?
+    .unwrap_or(parts.method.as_str());
+    let target = either(
+        &X_ORIGINAL_URI,
+        &X_FORWARDED_URI,
+        "X-Original-URI and X-Forwarded-Uri disagree",
+    )?
+    .ok_or(Misconfigured(
+        "the gateway sent neither X-Original-URI nor X-Forwarded-Uri",
+    ))?;
+    let host = last_value(headers, &X_FORWARDED_HOST)
+        .or_else(|| last_value(headers, &HOST))
+        .ok_or(Misconfigured(
+            "the gateway sent neither X-Forwarded-Host nor Host",
+        ))?;
+    Ok(Original {
+        method,
+        target,
+        host: host.as_bytes(),
+        scheme: last_value(headers, &X_FORWARDED_PROTO),
+    })
+}
+
+/// The one value of a header, if it is there. Repeated, or not text, it cannot be told from a
+/// client's own copy beside the gateway's.
+fn single_value<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<&'a str>, Misconfigured> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => value
+            .to_str()
+            .map(|v| Some(v.trim()))
+            .map_err(|_| Misconfigured("an original-request header is not text")),
+        (Some(_), Some(_)) => Err(Misconfigured("an original-request header is repeated")),
+    }
+}
+
+/// The last element of the last line of a header: the one the nearest proxy (the gateway)
+/// wrote.
+fn last_value<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    headers
+        .get_all(name)
+        .iter()
+        .next_back()?
+        .to_str()
+        .ok()?
+        .rsplit(',')
+        .next()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The auth request's headers as the client sent them: `Host` is the original host, whatever
+/// the auth request's own `Host` says.
+struct AuthHeaders<'a> {
+    headers: &'a HeaderMap,
+    host: &'a [u8],
+}
+
+impl HeaderSource for AuthHeaders<'_> {
+    fn header_values<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> {
+        let is_host = *name == HOST;
+        let host = is_host.then_some(self.host);
+        let others = self.headers.get_all(name).iter().filter(move |_| !is_host);
+        host.into_iter().chain(others.map(HeaderValue::as_bytes))
+    }
+}
+
+/// The check of the original request, and the answer.
+async fn decide(shared: &Shared, parts: &Parts, original: Original<'_>, body: Body) -> Response {
+    let headers = AuthHeaders {
+        headers: &parts.headers,
+        host: original.host,
+    };
+    let forwarded = !(body.is_end_stream() || body.size_hint().exact() == Some(0));
+    let body_state = if forwarded {
+        RequestBody::Unread
+    } else if shared.settings.body_forwarded {
+        RequestBody::Empty
+    } else {
+        RequestBody::Unavailable
+    };
+    let host = std::str::from_utf8(original.host).unwrap_or_default();
+    let mut request =
+        ApproovRequest::new(original.method, original.target, &headers).with_body(body_state);
+    if !host.is_empty() {
+        request = request.with_authority(host);
+    }
+    if let Some(scheme) = original.scheme {
+        request = request.with_scheme(scheme);
+    }
+    let verdict = match shared.config.check(&request) {
+        Verdict::ReadBody(check) => {
+            let partial = parts
+                .headers
+                .get(ENVOY_PARTIAL_BODY)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+            read_body(body, check, partial).await
+        }
+        verdict => verdict,
+    };
+    http_answer(answer(
+        verdict,
+        &shared.settings.claim_headers,
+        &shared.token_header,
+    ))
+}
+
+/// Reads the forwarded body, up to the check's limit and within its deadline, and hands it to
+/// the check. A body Envoy cut at its `max_request_bytes` is over the limit: never checked as a
+/// whole.
+pub(crate) async fn read_body(body: Body, check: BodyCheck, partial: bool) -> Verdict {
+    if partial {
+        return check.finish(BodyRead::TooLarge);
+    }
+    let read = Limited::new(body, check.limit()).collect();
+    match tokio::time::timeout(check.deadline(), read).await {
+        Ok(Ok(collected)) => {
+            let bytes = collected.to_bytes();
+            check.finish(BodyRead::Complete(&bytes))
+        }
+        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            check.finish(BodyRead::TooLarge)
+        }
+        Ok(Err(_)) | Err(_) => check.finish(BodyRead::Failed),
+    }
+}
+
+/// `200` with the headers to set upstream (and, for Envoy, `x-envoy-auth-headers-to-remove`),
+/// or `401 {}`.
+fn http_answer(answer: Answer) -> Response {
+    match answer {
+        Answer::Allow(upstream) => {
+            let mut response = StatusCode::OK.into_response();
+            let headers = response.headers_mut();
+            for (name, value) in upstream.set {
+                headers.insert(name, value);
+            }
+            let remove: Vec<&str> = upstream.remove.iter().map(HeaderName::as_str).collect();
+            if let Ok(value) = HeaderValue::from_str(&remove.join(", ")) {
+                headers.insert(ENVOY_HEADERS_TO_REMOVE, value);
+            }
+            response
+        }
+        Answer::Deny(error) => unauthorized(error),
+    }
+}
+
+/// `401`, `content-type: application/json`, body `{}`: the answer to every refusal. The error
+/// goes in the extensions, never in the body.
+pub(crate) fn unauthorized(error: tower_approov::ApproovError) -> Response {
+    let mut response = (StatusCode::UNAUTHORIZED, "{}").into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.extensions_mut().insert(error);
+    response
+}
+
+fn misconfigured(error: &Misconfigured) -> Response {
+    tracing::warn!(
+        problem = error.0,
+        "auth request refused: the gateway's configuration does not match the README's"
+    );
+    (StatusCode::INTERNAL_SERVER_ERROR, "{}").into_response()
+}
