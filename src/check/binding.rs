@@ -10,9 +10,9 @@ use http::HeaderName;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::check::HeaderSource;
 use crate::check::claims::ApproovClaims;
 use crate::check::error::ApproovErrorKind;
+use crate::check::request::HeaderSource;
 
 /// The expected `pay` claim for the given binding values: standard base64 (padded) of
 /// SHA-256 over their concatenation.

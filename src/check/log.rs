@@ -16,8 +16,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::check::config::Mode;
 use crate::check::error::ApproovErrorKind;
+use crate::check::mode::Mode;
 
 /// The shortest time between two `warn` events of one kind.
 pub(crate) const WARN_INTERVAL: Duration = Duration::from_secs(10);

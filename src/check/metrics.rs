@@ -6,8 +6,8 @@
 //! | `approov_requests_total` | counter | `outcome` (`accepted`, `rejected`, `monitored`), `reason` (a [reason code](crate::ApproovErrorKind::reason_code), or `none` when accepted) |
 //! | `approov_verify_seconds` | histogram | none: the time the whole check took, cache hits included |
 
-use crate::check::config::Mode;
 use crate::check::error::ApproovErrorKind;
+use crate::check::mode::Mode;
 
 /// The counter of checked requests.
 #[cfg(feature = "metrics")]

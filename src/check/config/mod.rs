@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use http::HeaderName;
@@ -15,6 +14,8 @@ use crate::check::verify::Verifier;
 
 mod builder;
 mod env;
+
+pub use crate::check::mode::{Mode, ModeHandle};
 
 pub use builder::ApproovConfigBuilder;
 
@@ -68,56 +69,6 @@ pub(crate) fn bounded(
         Ok(())
     } else {
         Err(ConfigError::Invalid { variable, expected })
-    }
-}
-
-/// Whether failed checks are enforced or only reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Mode {
-    /// Failed checks answer 401. The default.
-    #[default]
-    Enforce,
-    /// Failed checks are logged at `warn` and the request goes on, without claims. This is how
-    /// Approov is rolled out: watch the logs, then switch to [`Mode::Enforce`].
-    Monitor,
-}
-
-/// A handle that switches a running layer between [`Mode::Enforce`] and [`Mode::Monitor`].
-///
-/// Get one from [`ApproovLayer::mode_handle`](crate::ApproovLayer::mode_handle). Clones share
-/// the same switch; a change is seen by the next request on every service the layer made.
-#[derive(Clone)]
-pub struct ModeHandle(Arc<AtomicU8>);
-
-impl ModeHandle {
-    fn new(mode: Mode) -> Self {
-        Self(Arc::new(AtomicU8::new(mode as u8)))
-    }
-
-    /// The mode in force.
-    #[must_use]
-    pub fn get(&self) -> Mode {
-        if self.0.load(Ordering::Relaxed) == Mode::Monitor as u8 {
-            Mode::Monitor
-        } else {
-            Mode::Enforce
-        }
-    }
-
-    /// Switches the mode, for every service made by the layer.
-    pub fn set(&self, mode: Mode) {
-        let before = self.get();
-        self.0.store(mode as u8, Ordering::Relaxed);
-        if before != mode {
-            tracing::warn!(from = ?before, to = ?mode, "Approov enforcement mode changed");
-        }
-    }
-}
-
-impl fmt::Debug for ModeHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ModeHandle").field(&self.get()).finish()
     }
 }
 

@@ -15,7 +15,7 @@ use sfv::{BareItem, InnerList, ItemSerializer, ListSerializer};
 use super::CONTENT_DIGEST;
 use super::config::{ForwardedHeaders, SigningConfig, normalize_authority};
 use crate::check::error::ApproovErrorKind;
-use crate::check::{ApproovRequest, HeaderSource};
+use crate::check::request::{ApproovRequest, HeaderSource};
 
 /// A request as the signature base sees it: the request, the signing settings and the header
 /// that carries the token.

@@ -6,8 +6,8 @@ use sha2::{Digest as _, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
 use super::{CONTENT_DIGEST, decode_binary, parse_dictionary};
-use crate::check::HeaderSource;
 use crate::check::error::ApproovErrorKind;
+use crate::check::request::HeaderSource;
 
 /// The digests a covered `Content-Digest` announces, and the most body to read to check them.
 #[derive(Debug)]

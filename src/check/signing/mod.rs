@@ -26,7 +26,7 @@ use sfv::{BareItem, Dictionary, ListEntry, Parser};
 
 use crate::check::claims::ApproovClaims;
 use crate::check::error::ApproovErrorKind;
-use crate::check::{ApproovRequest, HeaderSource};
+use crate::check::request::{ApproovRequest, HeaderSource};
 
 #[cfg(feature = "test-util")]
 pub(crate) use config::normalize_authority;
