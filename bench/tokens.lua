@@ -1,6 +1,9 @@
 -- wrk script: each request carries an `Approov-Token` taken in turn from a token file.
 --
---   wrk ... -s bench/tokens.lua http://127.0.0.1:PORT/ -- TOKEN_FILE THREADS
+--   wrk ... -s bench/tokens.lua http://127.0.0.1:PORT/ -- TOKEN_FILE THREADS [PATH [HEADER...]]
+--
+-- PATH (default `/`) is the path requested; each HEADER (`Name: value`) is sent with every
+-- request, e.g. the `X-Forwarded-Uri` a gateway adds to a forward-auth call.
 --
 -- With one line in the file every request reuses that token. With many, every thread walks
 -- the whole pool round robin, thread i starting at line i * N / THREADS, so that the threads
@@ -22,8 +25,16 @@ local i = 0
 local sent = 0
 wrapped = 0
 
+local path = "/"
+local extra = {}
+
 function init(args)
   local file, nthreads = args[1], tonumber(args[2] or "1")
+  path = args[3] or "/"
+  for k = 4, #args do
+    local name, value = string.match(args[k], "^([^:]+):%s*(.*)$")
+    extra[name] = value
+  end
   for line in io.lines(file) do
     n = n + 1
     tokens[n] = line
@@ -40,7 +51,11 @@ function request()
   if n > 1 and sent % n == 0 then
     wrapped = wrapped + 1
   end
-  return wrk.format("GET", "/", { ["Approov-Token"] = tokens[i] })
+  local headers = { ["Approov-Token"] = tokens[i] }
+  for name, value in pairs(extra) do
+    headers[name] = value
+  end
+  return wrk.format("GET", path, headers)
 end
 
 function done(summary, latency, requests)
