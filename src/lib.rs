@@ -20,6 +20,9 @@
 // The layout is the architecture (see ARCHITECTURE.md): `check` is the core, which knows no
 // framework; `tower`, `axum` (extractors), `tonic` and `actix` are front doors that translate a
 // request in and a verdict out, and import the core, never each other's internals.
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 #[cfg(feature = "axum")]
 mod axum;
 mod check;
