@@ -48,6 +48,8 @@ mod core_check;
 mod debug_redaction;
 #[cfg(all(feature = "axum", feature = "test-util"))]
 mod fail_closed;
+#[cfg(all(feature = "axum", feature = "test-util"))]
+mod front_doors;
 #[cfg(all(feature = "test-util", feature = "tonic"))]
 mod grpc;
 mod hostile_input;
