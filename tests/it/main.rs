@@ -38,6 +38,8 @@ mod sdk_support;
 #[path = "../security_support/mod.rs"]
 mod security_support;
 
+#[cfg(all(feature = "actix", feature = "axum", feature = "test-util"))]
+mod actix;
 mod binding;
 mod bounds;
 mod builder_errors;

@@ -74,6 +74,22 @@ where
         > + 'static,
     B: actix_web::body::MessageBody + 'static,
 {
+    serve_app_on_workers(1, factory).await
+}
+
+/// [`serve_app`] with this many workers, each building its own `App`.
+pub async fn serve_app_on_workers<F, T, B>(workers: usize, factory: F) -> (SocketAddr, ServerHandle)
+where
+    F: Fn() -> App<T> + Send + Clone + 'static,
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = HttpServer::new(move || {
@@ -96,7 +112,7 @@ where
             }
         })
     })
-    .workers(1)
+    .workers(workers)
     .disable_signals()
     .shutdown_timeout(1)
     .listen(listener)

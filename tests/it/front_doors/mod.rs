@@ -143,6 +143,78 @@ pub async fn run_table<D: FrontDoor>() {
     );
 }
 
+/// A signed body whose first bytes come and the rest never does: the front door answers at
+/// the check's deadline (1 s here), while the connection is still open. Not one write of bytes,
+/// so not a row of the table, but written once too.
+pub async fn a_trickling_signed_body_is_refused_at_its_deadline<D: FrontDoor>() {
+    use base64::Engine as _;
+    use sha2::{Digest as _, Sha256};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tower_approov::test_util::InstallationKey;
+
+    let config = sdk_support::config(&[
+        ("APPROOV_MESSAGE_SIGNING", "require"),
+        ("APPROOV_SIGNATURE_BODY_READ_TIMEOUT_SECONDS", "1"),
+    ])
+    .unwrap();
+    let (addr, server) = D::serve(config).await;
+    let key = InstallationKey::generate().unwrap();
+    let token = sdk_support::token(&key);
+    let body = [b'x'; 1000];
+    let digest = format!(
+        "sha-256=:{}:",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))
+    );
+    let params =
+        sdk_support::sdk_params(r#""@method" "@target-uri" "approov-token" "content-digest""#);
+    let base = format!(
+        "\"@method\": POST\n\"@target-uri\": https://api.example.com/upload\n\
+         \"approov-token\": {token}\n\"content-digest\": {digest}\n\
+         \"@signature-params\": {params}"
+    );
+    let (input, signature) = sdk_support::signature_headers(&key, &params, &base, false);
+    let head = format!(
+        "POST /upload HTTP/1.1\r\nHost: api.example.com\r\nApproov-Token: {token}\r\n\
+         Content-Length: {}\r\nContent-Digest: {digest}\r\nSignature-Input: {input}\r\n\
+         Signature: {signature}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..10]).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(crate::common::RAW_DEADLINE, stream.read(&mut answer))
+        .await
+        .unwrap_or_else(|_| panic!("{}: no answer while the body trickles", D::NAME))
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 401"), "{}: {answer}", D::NAME);
+    let reason = format!(
+        "{}: {}",
+        crate::common::REASON_HEADER,
+        tower_approov::ApproovErrorKind::ContentDigestMismatch.reason_code()
+    );
+    assert!(answer.contains(&reason), "{}: {answer}", D::NAME);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "{}: answered before the deadline",
+        D::NAME
+    );
+    D::stop(server).await;
+}
+
+#[tokio::test]
+async fn a_signed_body_trickling_past_its_deadline_is_refused_by_the_axum_layer() {
+    a_trickling_signed_body_is_refused_at_its_deadline::<axum::Axum>().await;
+}
+
+#[cfg(feature = "actix")]
+#[tokio::test]
+async fn a_signed_body_trickling_past_its_deadline_is_refused_by_the_actix_middleware() {
+    a_trickling_signed_body_is_refused_at_its_deadline::<actix::Actix>().await;
+}
+
 #[tokio::test]
 async fn every_case_of_the_table_is_answered_as_written_through_the_axum_layer() {
     run_table::<axum::Axum>().await;
