@@ -60,7 +60,8 @@ fn approov_request(request: &ServiceRequest) -> ApproovRequest<'_, HeaderMap> {
     let empty = matches!(payload, Payload::None)
         || headers
             .get(CONTENT_LENGTH)
-            .is_some_and(|length| length.as_bytes() == b"0");
+            .and_then(|length| length.to_str().ok()?.trim().parse::<u64>().ok())
+            == Some(0);
     let body = if empty {
         RequestBody::Empty
     } else {
