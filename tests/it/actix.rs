@@ -3,6 +3,10 @@
 //! shared by several workers. Each over real HTTP on loopback, against a real actix-web
 //! `HttpServer` (the table of cases both front doors answer alike is in `front_doors`).
 
+#[allow(dead_code)]
+#[path = "../../examples/actix.rs"]
+mod example;
+
 use actix_web::{App, HttpRequest, HttpResponse, web};
 use tower_approov::actix::{ApproovMiddleware, OptionalApproovClaims};
 use tower_approov::test_util::{InstallationKey, token_cache_len};
@@ -273,5 +277,24 @@ async fn one_middleware_serves_every_worker_with_one_token_cache_and_one_mode_sw
             .await
             .assert_rejected(Kind::Expired);
     }
+    server.stop(false).await;
+}
+
+#[tokio::test]
+async fn the_actix_example_answers_a_valid_token_with_its_did_and_an_invalid_one_401() {
+    let approov = ApproovMiddleware::new(config(&[]).unwrap());
+    let (addr, server) =
+        serve_app(move || App::new().wrap(approov.clone()).configure(example::routes)).await;
+    let answer = get(addr, "/", Some(&token_with(None))).await;
+    assert_eq!(
+        (answer.status.as_u16(), answer.header("content-type")),
+        (200, Some("application/json")),
+        "{answer:?}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(json["did"], "device-1", "{answer:?}");
+    get(addr, "/", Some("not.a.valid-token"))
+        .await
+        .assert_rejected(Kind::MalformedToken);
     server.stop(false).await;
 }
