@@ -55,8 +55,9 @@ fn approov_request(request: &ServiceRequest) -> ApproovRequest<'_, HeaderMap> {
     let uri = http_request.uri();
     let target = uri.path_and_query().map_or("", |p| p.as_str());
     let headers = http_request.headers();
-    // actix-web gives a request without `Content-Length` or `Transfer-Encoding` no payload; a
-    // `Content-Length: 0` (parsed and checked by actix-web already) is empty too.
+    // Over HTTP/1 actix-web gives a request with no body (no `Transfer-Encoding`, no or a zero
+    // `Content-Length`) no payload at all. Over HTTP/2 every request has a payload stream, so a
+    // `content-length: 0` is read too, as hyper's size hint tells the tower layer.
     let empty = matches!(payload, Payload::None)
         || headers
             .get(CONTENT_LENGTH)

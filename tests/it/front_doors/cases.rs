@@ -387,10 +387,63 @@ fn sdk_signed() -> Vec<Case> {
             Expect::Rejected(Kind::AuthorityMismatch),
         ),
     ];
+    cases.extend(digest_required(&key, &token));
     cases.extend(ios_root(&key, &token));
     cases.extend(android_string(&key, &token));
     cases.extend(signed_posts(&key, &token));
     cases
+}
+
+/// With `APPROOV_SIGNATURE_REQUIRE_DIGEST`, a signature that does not cover `content-digest`
+/// passes only on a request without a body: what each front door tells the check of the body
+/// decides it (`Content-Length: 0` is no body).
+fn digest_required(key: &InstallationKey, token: &str) -> Vec<Case> {
+    let strict = || vars(&[REQUIRE, ("APPROOV_SIGNATURE_REQUIRE_DIGEST", "true")]);
+    let params = sdk_params(BASIC);
+    let base = |method: &str| {
+        format!(
+            "\"@method\": {method}\n\
+             \"@target-uri\": https://api.example.com/v1/orders\n\
+             \"approov-token\": {token}\n\
+             \"@signature-params\": {params}"
+        )
+    };
+    let post = signature_headers(key, &params, &base("POST"), false);
+    let get = signature_headers(key, &params, &base("GET"), false);
+    let headers = |(input, signature): &(String, String), length: Option<&'static str>| {
+        let mut headers = vec![
+            ("Host", "api.example.com".to_owned()),
+            ("Approov-Token", token.to_owned()),
+            ("Signature-Input", input.clone()),
+            ("Signature", signature.clone()),
+        ];
+        headers.extend(length.map(|l| ("Content-Length", l.to_owned())));
+        headers
+    };
+    let request = |line: &str, headers: Vec<(&str, String)>, body: &[u8]| {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        request_bytes(line, &headers, body)
+    };
+    vec![
+        Case {
+            name: "with digests required, a signed GET without a body needs none",
+            vars: strict(),
+            request: request("GET /v1/orders HTTP/1.1", headers(&get, None), b""),
+            expect: passed(""),
+        },
+        Case {
+            name: "with digests required, a signed POST with Content-Length 0 needs none",
+            vars: strict(),
+            request: request("POST /v1/orders HTTP/1.1", headers(&post, Some("0")), b""),
+            expect: passed(""),
+        },
+        Case {
+            name: "with digests required, a signed POST with a body not covered is refused",
+            vars: strict(),
+            request: request("POST /v1/orders HTTP/1.1", headers(&post, None), b"hello"),
+            expect: Expect::Rejected(Kind::ContentDigestMismatch),
+        },
+    ]
 }
 
 /// URLSession signs `https://api.example.com?page=1` as written; the wire says `/?page=1`.
