@@ -22,6 +22,9 @@ ORDER = [
     "layer-es256-reused",
     "layer-es256-fresh",
     "python-hs256-fresh",
+    "actix-plain",
+    "actix-hs256-reused",
+    "actix-hs256-fresh",
 ]
 COLOURS = {"after": "#2a6fb0", "before": "#b0b8c4"}
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Loopback load comparison: what the layer costs in server CPU per request, beside requests/s
 # and latency, against an axum server with no layer, against the middleware a user would
-# otherwise write and against a server doing what Approov's Python quickstart does.
+# otherwise write and against a server doing what Approov's Python quickstart does; and what
+# the actix-web middleware costs against an actix-web server with no middleware (`actix-*`).
 #
-#   bench/load.sh                        # about 4 minutes: 7 variants x 4 rounds x (1 s + 5 s)
+#   bench/load.sh                        # about 6 minutes: 10 variants x 4 rounds x (1 s + 5 s)
 #   ROUNDS=6 DURATION=10 bench/load.sh   # steadier
 #   ONLY=plain,layer-hs256-fresh bench/load.sh
+#   ONLY=layer-hs256-reused,layer-hs256-fresh,actix-plain,actix-hs256-reused,actix-hs256-fresh \
+#     bench/load.sh                      # the actix-web middleware beside the layer
 #
 # Method (the figure of record is server CPU per request):
 # - every variant has its own server process, all started at once and left running;
@@ -35,6 +38,7 @@
 #   ONLY=a,b            run only these variants (names as in the CSV; `plain` is always run)
 #   CSV=path            where the runs go
 #   BENCH_SERVER=path   a bench_server binary to run instead of building one
+#   ACTIX_SERVER=path   a bench_actix binary to run instead of building one (--features actix)
 #   BEFORE_SERVER=path  another bench_server binary (e.g. built from the code before a change):
 #                       its layer HS256 variants run in the same rounds, alternated with the rest
 #
@@ -76,11 +80,21 @@ if ! python3 -c 'import jwt' 2>/dev/null; then
 fi
 
 # BENCH_SERVER=path runs an already built server (e.g. a copy of the code before a change).
+TARGET=${CARGO_TARGET_DIR:-target}
 if [[ -n "${BENCH_SERVER:-}" ]]; then
   BIN=$BENCH_SERVER
 else
   cargo build --release --quiet --example bench_server
-  BIN=target/release/examples/bench_server
+  BIN=$TARGET/release/examples/bench_server
+fi
+# The actix-web servers, built with the `actix` feature only when one of their variants runs.
+if [[ -n "${ACTIX_SERVER:-}" ]]; then
+  ACTIX_BIN=$ACTIX_SERVER
+elif [[ -z "$ONLY" || ",$ONLY," == *",actix-"* ]]; then
+  cargo build --release --quiet --features actix --example bench_actix
+  ACTIX_BIN=$TARGET/release/examples/bench_actix
+else
+  ACTIX_BIN=false
 fi
 
 WORK=$(mktemp -d)
@@ -107,6 +121,9 @@ VARIANTS=(
   "layer-es256-reused|layer ES256, reused token|es256-one|$BIN serve layer-es256 $WORK/keys"
   "layer-es256-fresh|layer ES256, fresh token per request|es256-fresh|$BIN serve layer-es256 $WORK/keys"
   "python-hs256-fresh|Python quickstart (http.server + PyJWT HS256), fresh token|hs256-fresh|python3 bench/python_quickstart.py $WORK/keys/hs256.private"
+  "actix-plain|actix-web, no middleware|hs256-one|$ACTIX_BIN serve plain $WORK/keys"
+  "actix-hs256-reused|actix-web middleware HS256, reused token|hs256-one|$ACTIX_BIN serve middleware-hs256 $WORK/keys"
+  "actix-hs256-fresh|actix-web middleware HS256, fresh token per request|hs256-fresh|$ACTIX_BIN serve middleware-hs256 $WORK/keys"
 )
 
 if [[ -n "${BEFORE_SERVER:-}" ]]; then
@@ -119,7 +136,10 @@ fi
 declare -a NAMES=() LABELS=() TOKENS=() PORTS=()
 for v in "${VARIANTS[@]}"; do
   IFS='|' read -r name label tokens command <<<"$v"
-  if [[ -n "$ONLY" && "$name" != plain && ",$ONLY," != *",$name,"* ]]; then continue; fi
+  # `plain` always runs, and `actix-plain` whenever an `actix-*` variant does: each is the
+  # reference of its framework's rows.
+  if [[ -n "$ONLY" && "$name" != plain && ",$ONLY," != *",$name,"* ]] \
+    && ! [[ "$name" == actix-plain && ",$ONLY," == *",actix-"* ]]; then continue; fi
   PORT=$((PORT + 1))
   # shellcheck disable=SC2086 # the command is split on purpose
   taskset -c "$SERVER_CPUS" $command "$PORT" >"$WORK/$name.log" 2>&1 &

@@ -1,6 +1,6 @@
 // The README is the crate docs, read as is on GitHub and crates.io: its examples are complete
 // programs with no hidden lines. Some of them need features beyond the default ones
-// (`test-util`, `tonic`), which a code block cannot say, so the README's examples run as
+// (`test-util`, `tonic`, `actix`), which a code block cannot say, so the README's examples run as
 // doctests in a build with all the features they use (`cargo test --all-features`), through
 // `ReadmeDoctests` below, and not in a build without them.
 #![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
@@ -20,6 +20,9 @@
 // The layout is the architecture (see ARCHITECTURE.md): `check` is the core, which knows no
 // framework; `tower`, `axum` (extractors), `tonic` and `actix` are front doors that translate a
 // request in and a verdict out, and import the core, never each other's internals.
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 #[cfg(feature = "axum")]
 mod axum;
 mod check;
@@ -60,6 +63,12 @@ pub use tower::response::{JsonRejection, RejectionResponse, RequestHead};
 pub use tower::service::ApproovService;
 
 /// The README's examples, as doctests (see the top of this file).
-#[cfg(all(doctest, feature = "axum", feature = "test-util", feature = "tonic"))]
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "test-util",
+    feature = "tonic",
+    feature = "actix"
+))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::json;
-use tower_approov::{ApproovConfigBuilder, ApproovLayer, ConfigError};
+use tower_approov::{ApproovConfig, ApproovConfigBuilder, ApproovLayer, ConfigError};
 
 /// The fake secret of `.env.example`. Public: never deploy it.
 pub const EXAMPLE_SECRET: &str =
@@ -38,20 +38,32 @@ pub struct Approov {
     pub minting_secret: Option<String>,
 }
 
-/// The layer configured from the environment or `.env`, as `ApproovLayer::try_from_env` does.
+/// The layer configured from the environment or `.env`, as `ApproovLayer::try_from_env` does,
+/// with the fallback of [`config_from_env`].
+pub fn approov_from_env() -> Approov {
+    let (config, minting_secret) = config_from_env();
+    Approov {
+        layer: ApproovLayer::new(config),
+        minting_secret,
+    }
+}
+
+/// The configuration from the environment or `.env`, as `ApproovConfig::from_env` reads it,
+/// for any front door (the layer, the actix-web middleware), and the secret the `curl` lines
+/// can mint tokens with.
 ///
 /// With no key configured at all, it says loudly that it falls back to the fake, public
 /// secret of `.env.example`, so that `cargo run --example ...` works on a fresh checkout. Any
 /// other configuration error stops the process (see [`exit_on_config_error`]): at start-up,
 /// never per request.
-pub fn approov_from_env() -> Approov {
-    match ApproovLayer::try_from_env() {
-        Ok(layer) => Approov {
-            layer,
-            minting_secret: std::env::var("APPROOV_BASE64_SECRET")
+pub fn config_from_env() -> (ApproovConfig, Option<String>) {
+    match ApproovConfig::from_env() {
+        Ok(config) => (
+            config,
+            std::env::var("APPROOV_BASE64_SECRET")
                 .ok()
                 .and_then(|secrets| secrets.split(',').next().map(str::to_owned)),
-        },
+        ),
         Err(ConfigError::NoKeySource) => {
             eprintln!();
             eprintln!(
@@ -62,15 +74,11 @@ pub fn approov_from_env() -> Approov {
                 "!!! Any token minted with it passes. Never run this configuration in production."
             );
             eprintln!();
-            let layer = ApproovConfigBuilder::from_env()
+            let config = ApproovConfigBuilder::from_env()
                 .and_then(|builder| builder.with_base64_secret(EXAMPLE_SECRET))
                 .and_then(ApproovConfigBuilder::build)
-                .map(ApproovLayer::new)
                 .unwrap_or_else(|error| exit_on_config_error(&error));
-            Approov {
-                layer,
-                minting_secret: Some(EXAMPLE_SECRET.to_owned()),
-            }
+            (config, Some(EXAMPLE_SECRET.to_owned()))
         }
         Err(error) => exit_on_config_error(&error),
     }

@@ -38,6 +38,8 @@ mod sdk_support;
 #[path = "../security_support/mod.rs"]
 mod security_support;
 
+#[cfg(all(feature = "actix", feature = "axum", feature = "test-util"))]
+mod actix;
 mod binding;
 mod bounds;
 mod builder_errors;
@@ -48,6 +50,8 @@ mod core_check;
 mod debug_redaction;
 #[cfg(all(feature = "axum", feature = "test-util"))]
 mod fail_closed;
+#[cfg(all(feature = "axum", feature = "test-util"))]
+mod front_doors;
 #[cfg(all(feature = "test-util", feature = "tonic"))]
 mod grpc;
 mod hostile_input;

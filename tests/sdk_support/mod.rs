@@ -11,15 +11,17 @@ use std::net::SocketAddr;
 use crate::common::{REASON_HEADER, raw_exchange};
 pub use crate::common::{SECRET, now};
 
-use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::{Extension, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::{Response, StatusCode};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 use tower_approov::test_util::InstallationKey;
-use tower_approov::{ApproovConfig, ApproovConfigBuilder, ApproovError, ApproovLayer, ConfigError};
+use tower_approov::{
+    ApproovClaims, ApproovConfig, ApproovConfigBuilder, ApproovError, ApproovLayer, ConfigError,
+};
 
 /// An Approov-shaped HS256 token: float `exp`, `did`, and `ipk` when given.
 pub fn token_with(ipk: Option<&str>) -> String {
@@ -67,10 +69,62 @@ pub async fn reason_header(mut response: Response<Body>) -> Response<Body> {
     response
 }
 
-/// Every path answers with the body it received, behind the layer.
+/// The header in which the app's handler names the `did` of the claims it received, if any.
+pub const DID_HEADER: &str = "x-test-did";
+/// The header in which the app's handler names the reason of the `ApproovError` it received
+/// in its request extensions (monitor mode), if any.
+pub const MONITORED_HEADER: &str = "x-test-monitored";
+/// The header in which the app's handler says whether `Approov-Token` reached it: `present`
+/// or `absent`.
+pub const TOKEN_HEADER_SEEN: &str = "x-test-token-header";
+
+/// The headers the handler of [`app`] answers with, from what it received: test
+/// instrumentation, written once for every front door's test app.
+pub fn handler_headers(
+    claims: Option<&ApproovClaims>,
+    monitored: Option<&ApproovError>,
+    token_header_present: bool,
+) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        ("content-type", "application/octet-stream".to_owned()),
+        (
+            TOKEN_HEADER_SEEN,
+            if token_header_present {
+                "present"
+            } else {
+                "absent"
+            }
+            .to_owned(),
+        ),
+    ];
+    if let Some(did) = claims.map(|c| c.did().unwrap_or("-").to_owned()) {
+        headers.push((DID_HEADER, did));
+    }
+    if let Some(error) = monitored {
+        headers.push((MONITORED_HEADER, error.kind().reason_code().to_owned()));
+    }
+    headers
+}
+
+/// Every path answers with the body it received, behind the layer, and says in
+/// [`handler_headers`] what else it received.
 pub fn app(config: ApproovConfig) -> Router {
-    async fn echo(body: Bytes) -> Bytes {
-        body
+    async fn echo(
+        claims: Option<Extension<ApproovClaims>>,
+        monitored: Option<Extension<ApproovError>>,
+        headers: http::HeaderMap,
+        body: Bytes,
+    ) -> (http::HeaderMap, Bytes) {
+        let mut answer = http::HeaderMap::new();
+        let instrumentation = handler_headers(
+            claims.as_ref().map(|c| &c.0),
+            monitored.as_ref().map(|e| &e.0),
+            headers.contains_key("approov-token"),
+        );
+        for (name, value) in instrumentation {
+            answer.insert(name, http::HeaderValue::from_str(&value).unwrap());
+        }
+        (answer, body)
     }
     Router::new()
         .fallback(echo)
@@ -100,6 +154,14 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The value of the response header `name` (the first, if repeated).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, value) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then_some(value.trim())
+        })
+    }
+
     #[track_caller]
     pub fn assert_ok(&self, body: &str) {
         assert_eq!(
@@ -137,6 +199,12 @@ pub async fn raw(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Answer {
+    raw_bytes(addr, &request_bytes(request_line, headers, body)).await
+}
+
+/// The bytes [`raw`] writes: `request_line`, the `headers` lines as given, `Content-Length`
+/// when there is a body, `Connection: close`, the empty line and the body.
+pub fn request_bytes(request_line: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut bytes = format!("{request_line}\r\n").into_bytes();
     for (name, value) in headers {
         bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
@@ -146,7 +214,7 @@ pub async fn raw(
     }
     bytes.extend_from_slice(b"Connection: close\r\n\r\n");
     bytes.extend_from_slice(body);
-    raw_bytes(addr, &bytes).await
+    bytes
 }
 
 /// Writes `bytes` as they are and reads the answer until the server closes.
