@@ -230,6 +230,43 @@ async fn signed_request_is_checked(kind: Kind) {
     assert_eq!(stack.upstream.hits(), 1);
 }
 
+/// A client's own forwarding headers (both families, naming the path its signature covers)
+/// never make the verifier check another request than the one the gateway passes on: the
+/// signature is checked against the real path and refused.
+async fn forwarding_headers_from_the_client_are_not_believed(kind: Kind) {
+    let stack = Stack::start(kind, &[REQUIRE_SIGNATURES, PUBLIC_ORIGIN]).await;
+    let key = InstallKey::generate();
+    let token = key.token();
+    let params = tokens::sdk_params(GET_COMPONENTS);
+    let base = format!(
+        "\"@method\": GET\n\
+         \"@target-uri\": https://api.example.com/v1/orders\n\
+         \"approov-token\": {token}\n\
+         \"@signature-params\": {params}"
+    );
+    let before = stack.verifier.counts().await;
+    send(
+        stack.gateway.addr,
+        Request::get("/v1/accounts")
+            .token(&token)
+            .header("Signature-Input", &format!("install={params}"))
+            .header("Signature", &format!("install=:{}:", key.sign(&base)))
+            .header("X-Original-Method", "GET")
+            .header("X-Original-URI", "/v1/orders")
+            .header("X-Forwarded-Method", "GET")
+            .header("X-Forwarded-Uri", "/v1/orders")
+            .header("X-Forwarded-Host", "api.example.com")
+            .header("X-Forwarded-Proto", "https"),
+    )
+    .await
+    .assert_refused();
+    assert_eq!(
+        stack.verifier.counted_since(&before).await,
+        once("rejected", "message_signature_invalid")
+    );
+    assert_eq!(stack.upstream.hits(), 0);
+}
+
 /// The components of a POST OkHttp signs: `content-length` and `content-type` present, then
 /// `content-digest` last. iOS, unless asked for body digests, signs the same without
 /// `content-digest`.
@@ -372,6 +409,11 @@ macro_rules! gateway_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn an_sdk_signed_request_passes_and_is_refused_on_another_path_or_unsigned() {
                 signed_request_is_checked(KIND).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn forwarding_headers_sent_by_the_client_never_change_the_request_checked() {
+                forwarding_headers_from_the_client_are_not_believed(KIND).await;
             }
 
             body_test!($body);
