@@ -460,3 +460,36 @@ mod caddy_2_6 {
         bad_tokens_are_refused(Kind::Caddy26).await;
     }
 }
+
+/// The README shows every configuration file these tests start a gateway with, as it is.
+#[test]
+fn the_readme_shows_every_gateway_configuration_file_as_the_tests_use_it() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("the README");
+    let dir = support::gateway::gateways_dir();
+    let mut shown = 0;
+    for gateway in std::fs::read_dir(&dir).expect("gateways/") {
+        let gateway = gateway.expect("an entry").path();
+        for file in std::fs::read_dir(&gateway).expect("a gateway's directory") {
+            let file = file.expect("an entry").path();
+            let relative = file.strip_prefix(&dir).expect("under gateways/");
+            let text = std::fs::read_to_string(&file).expect("a configuration file");
+            let block = format!(
+                "<code>approov-verifier/gateways/{}</code></summary>\n\n```",
+                relative.display()
+            );
+            let at = readme
+                .find(&block)
+                .unwrap_or_else(|| panic!("the README does not show {}", relative.display()));
+            let after = &readme[at + block.len()..];
+            let body = after.split_once('\n').expect("a code block").1;
+            assert!(
+                body.starts_with(&format!("{}\n```\n", text.trim_end())),
+                "the README's {} differs from the file",
+                relative.display()
+            );
+            shown += 1;
+        }
+    }
+    assert_eq!(shown, 7, "every configuration file, and no other");
+}
