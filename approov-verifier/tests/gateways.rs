@@ -145,6 +145,7 @@ async fn binding_is_checked(kind: Kind) {
 async fn forged_device_id_never_reaches_the_upstream(kind: Kind) {
     let stack = Stack::start(kind, &[]).await;
     let without_did = tokens::mint(&tokens::claims(None));
+    let before = stack.verifier.counts().await;
     let reply = send(
         stack.gateway.addr,
         Request::get("/v1/orders")
@@ -158,7 +159,12 @@ async fn forged_device_id_never_reaches_the_upstream(kind: Kind) {
         Vec::<&str>::new(),
         "the client's own device id reached the upstream: {seen:?}"
     );
+    assert_eq!(
+        stack.verifier.counted_since(&before).await,
+        once("accepted", "none")
+    );
 
+    let before = stack.verifier.counts().await;
     let reply = send(
         stack.gateway.addr,
         Request::get("/v1/orders")
@@ -168,6 +174,10 @@ async fn forged_device_id_never_reaches_the_upstream(kind: Kind) {
     .await;
     let seen = reply.upstream_saw();
     assert_eq!(seen.header("approov-device-id"), [DID], "{seen:?}");
+    assert_eq!(
+        stack.verifier.counted_since(&before).await,
+        once("accepted", "none")
+    );
     assert_eq!(stack.upstream.hits(), 2);
 }
 
