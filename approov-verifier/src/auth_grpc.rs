@@ -104,30 +104,27 @@ impl Authorization for EnvoyAuthorization {
             Verdict::ReadBody(check) => check.finish(BodyRead::TooLarge),
             verdict => verdict,
         };
-        let raw = matches!(headers, EnvoyHeaders::Raw(_));
         let answer = answer(
             verdict,
             &self.shared.settings.claim_headers,
             &self.shared.token_header,
         );
-        Ok(Response::new(check_response(answer, raw)))
+        Ok(Response::new(check_response(answer)))
     }
 }
 
-/// A header for Envoy, in the encoding its request used.
-fn header(key: &str, value: &[u8], raw: bool) -> HeaderValue {
+/// A header for Envoy's answer. Envoy reads `value` in an answer's headers, whatever
+/// `encode_raw_headers` says (that setting is for the headers it sends): with `raw_value` alone
+/// it would set the header empty. Every value here is text (a claim that is not is left out).
+fn header(key: &str, value: &http::HeaderValue) -> HeaderValue {
     HeaderValue {
         key: key.to_owned(),
-        value: if raw {
-            String::new()
-        } else {
-            String::from_utf8_lossy(value).into_owned()
-        },
-        raw_value: if raw { value.to_vec() } else { Vec::new() },
+        value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        raw_value: Vec::new(),
     }
 }
 
-fn check_response(answer: Answer, raw: bool) -> CheckResponse {
+fn check_response(answer: Answer) -> CheckResponse {
     match answer {
         Answer::Allow(upstream) => CheckResponse {
             status: Some(rpc::Status {
@@ -139,7 +136,7 @@ fn check_response(answer: Answer, raw: bool) -> CheckResponse {
                     .set
                     .iter()
                     .map(|(name, value)| HeaderValueOption {
-                        header: Some(header(name.as_str(), value.as_bytes(), raw)),
+                        header: Some(header(name.as_str(), value)),
                         append_action: HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
                         ..Default::default()
                     })
@@ -163,7 +160,10 @@ fn check_response(answer: Answer, raw: bool) -> CheckResponse {
                     code: HttpStatusCode::Unauthorized as i32,
                 }),
                 headers: vec![HeaderValueOption {
-                    header: Some(header("content-type", b"application/json", raw)),
+                    header: Some(header(
+                        "content-type",
+                        &http::HeaderValue::from_static("application/json"),
+                    )),
                     append_action: HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
                     ..Default::default()
                 }],

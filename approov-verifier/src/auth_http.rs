@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, HOST};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_body::Body as _;
@@ -33,6 +33,11 @@ struct Original<'a> {
     target: &'a str,
     host: &'a [u8],
     scheme: Option<&'a str>,
+    /// The original `Content-Length`, when the gateway sends it apart
+    /// (`X-Original-Content-Length`) because its auth request has no body, and so no length
+    /// of its own: nginx `auth_request` and Caddy `forward_auth` drop it. A signature covers
+    /// `content-length` whenever the request has one.
+    content_length: Option<&'a str>,
 }
 
 /// Why an auth request cannot be translated: the gateway is not configured as the README
@@ -68,6 +73,7 @@ pub(crate) async fn ext_authz(State(shared): State<Arc<Shared>>, request: Reques
         target: if target.is_empty() { "/" } else { target },
         host: host.as_bytes(),
         scheme: last_value(&parts.headers, &X_FORWARDED_PROTO),
+        content_length: None,
     };
     decide(&shared, &parts, original, body).await
 }
@@ -78,13 +84,16 @@ const X_FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-meth
 const X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_ORIGINAL_CONTENT_LENGTH: HeaderName = HeaderName::from_static("x-original-content-length");
 
 /// The original request of a forward-auth call. nginx (configured as the README shows) sends
 /// `X-Original-Method` and `X-Original-URI`; Traefik and Caddy `X-Forwarded-Method` and
 /// `X-Forwarded-Uri`. A gateway passes the client's own headers on too, so a client could
 /// add the family its gateway does not set: when both families are there and disagree, the
 /// request is not translated. The host and scheme are the last `X-Forwarded-Host` and
-/// `X-Forwarded-Proto` (the gateway's own), else the auth request's `Host`.
+/// `X-Forwarded-Proto` (the gateway's own), else the auth request's `Host`. The original
+/// length is `X-Original-Content-Length` (nginx and Caddy, as the README configures them): a
+/// length, and the forwarded body's own when the gateway forwards one.
 fn forward_auth_original(parts: &Parts) -> Result<Original<'_>, Misconfigured> {
     let headers = &parts.headers;
     let either = |original: &HeaderName, forwarded: &HeaderName, what| match (
@@ -114,11 +123,25 @@ fn forward_auth_original(parts: &Parts) -> Result<Original<'_>, Misconfigured> {
         .ok_or(Misconfigured(
             "the gateway sent neither X-Forwarded-Host nor Host",
         ))?;
+    let content_length =
+        single_value(headers, &X_ORIGINAL_CONTENT_LENGTH)?.filter(|length| !length.is_empty());
+    if let Some(length) = content_length {
+        if !length.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Misconfigured("X-Original-Content-Length is not a length"));
+        }
+        let own = single_value(headers, &CONTENT_LENGTH)?;
+        if own.is_some_and(|own| own != "0" && own != length) {
+            return Err(Misconfigured(
+                "X-Original-Content-Length and the forwarded body's length disagree",
+            ));
+        }
+    }
     Ok(Original {
         method,
         target,
         host: host.as_bytes(),
         scheme: last_value(headers, &X_FORWARDED_PROTO),
+        content_length,
     })
 }
 
@@ -155,18 +178,32 @@ fn last_value<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> 
 }
 
 /// The auth request's headers as the client sent them: `Host` is the original host, whatever
-/// the auth request's own `Host` says.
+/// the auth request's own `Host` says, and `Content-Length` the original length when the
+/// gateway sent it apart.
 struct AuthHeaders<'a> {
     headers: &'a HeaderMap,
     host: &'a [u8],
+    content_length: Option<&'a [u8]>,
 }
 
 impl HeaderSource for AuthHeaders<'_> {
     fn header_values<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> {
-        let is_host = *name == HOST;
-        let host = is_host.then_some(self.host);
-        let others = self.headers.get_all(name).iter().filter(move |_| !is_host);
-        host.into_iter().chain(others.map(HeaderValue::as_bytes))
+        let replaced = if *name == HOST {
+            Some(Some(self.host))
+        } else if *name == CONTENT_LENGTH && self.content_length.is_some() {
+            Some(self.content_length)
+        } else {
+            None
+        };
+        let others = self
+            .headers
+            .get_all(name)
+            .iter()
+            .filter(move |_| replaced.is_none());
+        replaced
+            .flatten()
+            .into_iter()
+            .chain(others.map(HeaderValue::as_bytes))
     }
 }
 
@@ -175,14 +212,15 @@ async fn decide(shared: &Shared, parts: &Parts, original: Original<'_>, body: Bo
     let headers = AuthHeaders {
         headers: &parts.headers,
         host: original.host,
+        content_length: original.content_length.map(str::as_bytes),
     };
     let forwarded = !(body.is_end_stream() || body.size_hint().exact() == Some(0));
-    let body_state = if forwarded {
-        RequestBody::Unread
-    } else if shared.settings.body_forwarded {
-        RequestBody::Empty
-    } else {
-        RequestBody::Unavailable
+    let body_state = match (forwarded, original.content_length) {
+        (true, _) => RequestBody::Unread,
+        (false, Some("0")) => RequestBody::Empty,
+        (false, Some(_)) => RequestBody::Unavailable,
+        (false, None) if shared.settings.body_forwarded => RequestBody::Empty,
+        (false, None) => RequestBody::Unavailable,
     };
     let host = std::str::from_utf8(original.host).unwrap_or_default();
     let mut request =

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use clap::{Parser, ValueEnum};
 use http::HeaderName;
 
-/// Every variable of the check, with its default, for `--help`. `tests/help.rs` checks that
+/// Every variable of the check, with its default, for `--help`. `tests/verifier.rs` checks that
 /// each variable of the library's `.env.example` is here, so that the two cannot drift.
 const CHECK_VARIABLES: &str = "\
 The check itself is configured by the variables of tower-approov, read from the environment
