@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::check::LogContext;
 use crate::check::config::Mode;
 use crate::check::error::ApproovErrorKind;
 
@@ -86,7 +87,9 @@ impl RateLimitedWarning {
 
     /// Logs one failure of this kind: at `warn` when the interval since the last warning has
     /// passed (or there was none), with the count of failures since, else at `debug`.
-    pub(crate) fn warn(&self, mode: Mode, trace_id: Option<&str>) {
+    pub(crate) fn warn(&self, mode: Mode, context: &LogContext) {
+        let trace_id = context.trace_id.as_deref();
+        let approov_status = context.status.as_deref();
         let origin = *self.origin.get_or_init(Instant::now);
         let now_ms = u64::try_from(origin.elapsed().as_millis()).unwrap_or(NEVER - 1);
         let reason = self.kind.reason_code();
@@ -99,6 +102,7 @@ impl RateLimitedWarning {
                 reason,
                 mode,
                 trace_id,
+                approov_status,
                 count,
                 interval_seconds = self.interval.as_secs(),
                 "Approov check failed: {} ({count} such failures since the last warning; at most \
@@ -109,6 +113,7 @@ impl RateLimitedWarning {
                 reason,
                 mode,
                 trace_id,
+                approov_status,
                 "Approov check failed (warning rate-limited)"
             ),
         }

@@ -33,7 +33,7 @@ use crate::check::claims::ApproovClaims;
 use crate::check::config::{ApproovConfig, Mode, ModeHandle, Shared};
 use crate::check::error::{ApproovError, ApproovErrorKind};
 use crate::check::metrics::Observation;
-use crate::check::signing::{DigestCheck, Outcome};
+use crate::check::signing::{DigestCheck, Outcome, Verified};
 
 /// Where the check reads a request's headers from: an [`http::HeaderMap`], actix-web's header
 /// map, Envoy's header list, or a slice of `(name, value)` pairs.
@@ -276,6 +276,9 @@ impl fmt::Debug for BodyRead<'_> {
 pub struct BodyCheck {
     claims: ApproovClaims,
     digest: DigestCheck,
+    /// The signatures that verified, to be recorded once the body matched (see
+    /// [`accept`]). Boxed: this path reads a body anyway, and a `Verdict` stays small.
+    verified: Box<Verified>,
     deadline: Duration,
     mode: ModeHandle,
     observation: Observation,
@@ -314,6 +317,7 @@ impl BodyCheck {
         let Self {
             claims,
             digest,
+            verified,
             mode,
             observation,
             context,
@@ -321,8 +325,7 @@ impl BodyCheck {
         } = self;
         let (kind, mode) = match read {
             BodyRead::Complete(body) if digest.matches(body) => {
-                observation.finish(Mode::Enforce, Ok(()));
-                return Verdict::Accept(claims);
+                return accept(claims, *verified, observation);
             }
             BodyRead::Complete(_) => (ApproovErrorKind::ContentDigestMismatch, mode.get()),
             BodyRead::TooLarge => (ApproovErrorKind::BodyTooLarge, Mode::Enforce),
@@ -332,18 +335,26 @@ impl BodyCheck {
     }
 }
 
-/// What a failure's log event says besides the reason: the request's `Approov-TraceID`.
+/// What a failure's log event says besides the reason: the request's `Approov-TraceID`
+/// (`trace_id`), and the SDK's `Approov-Status` (`approov_status`), each when the request
+/// carries a usable one (once, at most 128 visible ASCII characters). Both come from the
+/// client: they go into logs, never into a response.
 #[derive(Default)]
-struct LogContext {
-    trace_id: Option<Box<str>>,
+pub(crate) struct LogContext {
+    pub(crate) trace_id: Option<Box<str>>,
+    /// The SDK's token fetch status, in lower case (`no_network`, `mitm_detected`, ...): why an
+    /// app had no token, when it sends none (service layers 3.7 and later).
+    pub(crate) status: Option<Box<str>>,
 }
 
 const TRACE_ID: HeaderName = HeaderName::from_static("approov-traceid");
+const STATUS: HeaderName = HeaderName::from_static("approov-status");
 
 impl LogContext {
     fn of<H: HeaderSource + ?Sized>(headers: &H) -> Self {
         Self {
             trace_id: loggable(headers, &TRACE_ID).map(Into::into),
+            status: loggable(headers, &STATUS).map(Into::into),
         }
     }
 }
@@ -374,18 +385,28 @@ impl ApproovConfig {
         let shared = &*self.shared;
         let checked =
             check_token(shared, request.headers, now).and_then(|claims| match &shared.signing {
-                None => Ok((claims, Outcome::Done)),
+                None => Ok((claims, Outcome::default())),
                 Some(signing) => signing.check(&claims, request, now).map(|o| (claims, o)),
             });
         match checked {
-            Ok((claims, Outcome::Done)) => {
-                observation.finish(Mode::Enforce, Ok(()));
-                Verdict::Accept(claims)
-            }
-            Ok((claims, Outcome::Digest(digest))) => {
+            Ok((
+                claims,
+                Outcome {
+                    verified,
+                    digest: None,
+                },
+            )) => accept(claims, verified, observation),
+            Ok((
+                claims,
+                Outcome {
+                    verified,
+                    digest: Some(digest),
+                },
+            )) => {
                 let body = BodyCheck {
                     claims,
                     digest,
+                    verified: Box::new(verified),
                     deadline: shared
                         .signing
                         .as_ref()
@@ -431,6 +452,17 @@ impl ApproovConfig {
     }
 }
 
+/// A passed check: counted, and the request goes on with its claims.
+///
+/// `verified` holds the message signatures that verified, once every other check (the body's
+/// digest included) has passed: this is where the replay protection of a later release records
+/// them, and refuses a request whose signature it has seen.
+fn accept(claims: ApproovClaims, verified: Verified, observation: Observation) -> Verdict {
+    let _ = verified;
+    observation.finish(Mode::Enforce, Ok(()));
+    Verdict::Accept(claims)
+}
+
 /// A failed check: counted, logged, then refused, or, in monitor mode, let through.
 fn conclude(
     kind: ApproovErrorKind,
@@ -439,7 +471,8 @@ fn conclude(
     context: &LogContext,
 ) -> Verdict {
     observation.finish(mode, Err(kind));
-    log_failure(kind, mode, context.trace_id.as_deref());
+    crate::check::metrics::token_status(kind, context.status.as_deref());
+    log_failure(kind, mode, context);
     let error = ApproovError::new(kind);
     match mode {
         Mode::Monitor => Verdict::Monitor(error),
@@ -447,28 +480,56 @@ fn conclude(
     }
 }
 
-/// Logs a failure with its reason code and, when the request has a usable one, the
-/// `Approov-TraceID` (`trace_id`) that lets an operator find it in Approov's records. A `None`
-/// trace id leaves the field out.
-fn log_failure(kind: ApproovErrorKind, mode: Mode, trace_id: Option<&str>) {
+/// Logs a failure with its reason code and, when the request has usable ones, the
+/// `Approov-TraceID` (`trace_id`) that lets an operator find it in Approov's records and the
+/// SDK's `Approov-Status` (`approov_status`); a missing one leaves its field out.
+///
+/// A request with no token (missing or empty) that carries a status is the SDK saying why it
+/// had none (`no_network`, `mitm_detected`, ...): its event says so in its message, so that a
+/// connectivity problem is told from a request forged without a token. Its reason code stays
+/// `missing_token` or `empty_token`.
+fn log_failure(kind: ApproovErrorKind, mode: Mode, context: &LogContext) {
+    let trace_id = context.trace_id.as_deref();
+    let approov_status = context.status.as_deref();
     if let Some(limiter) = crate::check::log::limiter_for(kind) {
-        return limiter.warn(mode, trace_id);
+        return limiter.warn(mode, context);
     }
+    let no_token = matches!(
+        kind,
+        ApproovErrorKind::MissingToken | ApproovErrorKind::EmptyToken
+    );
     match mode {
+        Mode::Monitor if no_token && approov_status.is_some() => tracing::warn!(
+            reason = kind.reason_code(),
+            mode = "monitor",
+            trace_id,
+            approov_status,
+            "Approov check failed: no token, and the SDK's status says why; request let through \
+             (monitor mode)"
+        ),
         Mode::Monitor => tracing::warn!(
             reason = kind.reason_code(),
             mode = "monitor",
             trace_id,
+            approov_status,
             "Approov check failed; request let through (monitor mode)"
+        ),
+        _ if no_token && approov_status.is_some() => tracing::debug!(
+            reason = kind.reason_code(),
+            trace_id,
+            approov_status,
+            "Approov check failed: no token, and the SDK's status says why; request rejected"
         ),
         _ if kind.is_client_fault() => tracing::debug!(
             reason = kind.reason_code(),
             trace_id,
+            approov_status,
             "Approov check failed; request rejected"
         ),
         _ => tracing::warn!(
             reason = kind.reason_code(),
             trace_id,
+            approov_status,
             "Approov check failed; request rejected"
         ),
     }

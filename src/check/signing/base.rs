@@ -83,7 +83,23 @@ pub(crate) fn verify_forms<H: HeaderSource + ?Sized>(
     Ok(None)
 }
 
-/// Builds the signature base for the covered components of `input`, in `form`.
+/// Whether `input` covers `@method`, `@target-uri` and the token header. A signature that
+/// leaves out the method, the URL or the token could be replayed on another request, or with
+/// another token: the SDKs always cover all three, and a signature that does not is refused
+/// before any base is built.
+pub(crate) fn covers_request(input: &InnerList, token_header: &HeaderName) -> bool {
+    ["@method", "@target-uri", token_header.as_str()]
+        .iter()
+        .all(|required| {
+            input.items.iter().any(
+                |item| matches!(&item.bare_item, BareItem::String(s) if s.as_str() == *required),
+            )
+        })
+}
+
+/// Builds the signature base for the covered components of `input`, in `form`, as RFC 9421
+/// section 2.5 says (the components the SDKs need covered are checked apart, by
+/// [`covers_request`]).
 ///
 /// Supported: the derived components `@method`, `@target-uri`, `@authority`, `@scheme`,
 /// `@path`, `@query`, `@request-target`, and any header field, all without component
@@ -209,16 +225,6 @@ pub(crate) fn signature_base<H: HeaderSource + ?Sized>(
             }
         }
         base.push(b'\n');
-    }
-
-    // A signature that leaves out the method, the URL or the token could be replayed on
-    // another request, or with another token: the SDKs always cover all three.
-    let token = view.token_header.as_str();
-    if !["@method", "@target-uri", token]
-        .iter()
-        .all(|required| seen.contains(required))
-    {
-        return Err(ApproovErrorKind::MessageSignatureInvalid);
     }
 
     let mut params = String::with_capacity(128);
