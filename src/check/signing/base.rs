@@ -631,4 +631,233 @@ mod tests {
             ("https".to_owned(), "api.example.com".to_owned())
         );
     }
+
+    /// RFC 9421 Appendix B: the request signature bases the RFC publishes, rebuilt byte for
+    /// byte by the verifier's own builder from the RFC's example requests, and the published
+    /// signatures verified over them with the published keys (B.1). Each base below is the
+    /// RFC's text with its RFC 8792 line wrapping undone.
+    ///
+    /// Left out: B.2.2 covers `"@query-param";name="Pet"`, a component with a parameter, which
+    /// the builder refuses (shown below); B.2.4 and the response half of B.4 sign responses;
+    /// B.4's requests publish no signature base. The RSA-PSS signatures of B.2.1 and B.2.3 are
+    /// not verified (their bases are compared with the RFC's text only): the crate verifies no
+    /// RSA-PSS message signature.
+    mod rfc9421_appendix_b {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use jsonwebtoken::{Algorithm, DecodingKey};
+        use sfv::{Dictionary, ListEntry, Parser};
+
+        use super::*;
+        use crate::check::signing::account::tests::hmac_sha256;
+        use crate::check::signing::account::{AccountKeys, Reading};
+        use crate::check::signing::{BASE64, decode_ipk};
+
+        /// The `Content-Digest` of B.2's `test-request`.
+        const CONTENT_DIGEST: &str = "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:";
+
+        /// The `Client-Cert` of B.3's request, as the TLS-terminating proxy added it.
+        const CLIENT_CERT: &str = ":MIIBqDCCAU6gAwIBAgIBBzAKBggqhkjOPQQDAjA6MRswGQYDVQQKDBJMZXQncyBBdXRoZW50aWNhdGUxGzAZBgNVBAMMEkxBIEludGVybWVkaWF0ZSBDQTAeFw0yMDAxMTQyMjU1MzNaFw0yMTAxMjMyMjU1MzNaMA0xCzAJBgNVBAMMAkJDMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8YnXXfaUgmnMtOXU/IncWalRhebrXmckC8vdgJ1p5Be5F/3YC8OthxM4+k1M6aEAEFcGzkJiNy6J84y7uzo9M6NyMHAwCQYDVR0TBAIwADAfBgNVHSMEGDAWgBRm3WjLa38lbEYCuiCPct0ZaSED2DAOBgNVHQ8BAf8EBAMCBsAwEwYDVR0lBAwwCgYIKwYBBQUHAwIwHQYDVR0RAQH/BBMwEYEPYmRjQGV4YW1wbGUuY29tMAoGCCqGSM49BAMCA0gAMEUCIBHda/r1vaL6G3VliL4/Di6YK0Q6bMjeSkC3dFCOOB8TAiEAx/kHSB4urmiZ0NX5r5XarmPk0wmuydBVoU4hBVZ1yhk=:";
+
+        /// B.2's `test-request`: `POST /foo?param=Value&Pet=dog` to `example.com`.
+        fn test_request_headers() -> HeaderMap {
+            headers(&[
+                ("host", "example.com"),
+                ("date", "Tue, 20 Apr 2021 02:07:55 GMT"),
+                ("content-type", "application/json"),
+                ("content-digest", CONTENT_DIGEST),
+                ("content-length", "18"),
+            ])
+        }
+
+        /// B.3's request as the service behind the proxy receives it.
+        fn proxied_request_headers() -> HeaderMap {
+            headers(&[
+                ("host", "service.internal.example"),
+                ("date", "Tue, 20 Apr 2021 02:07:55 GMT"),
+                ("content-type", "application/json"),
+                ("content-length", "18"),
+                ("client-cert", CLIENT_CERT),
+            ])
+        }
+
+        /// The inner list of the member `label` of a `Signature-Input` field.
+        fn member(field: &str, label: &str) -> InnerList {
+            match Parser::new(field).parse::<Dictionary>().unwrap().get(label) {
+                Some(ListEntry::InnerList(list)) => list.clone(),
+                other => panic!("{other:?}"),
+            }
+        }
+
+        /// The base the verifier builds (RFC form) for the `Signature-Input` member `label` of
+        /// `field`, over `POST /foo?param=Value&Pet=dog` with `headers`.
+        fn built(
+            headers: &HeaderMap,
+            field: &str,
+            label: &str,
+        ) -> Result<String, ApproovErrorKind> {
+            let config = SigningConfig::new(MessageSigning::Require);
+            let request = ApproovRequest::new("POST", "/foo?param=Value&Pet=dog", headers);
+            let view = view(&request, &config, &TOKEN);
+            signature_base(&member(field, label), &view, Form::Rfc)
+                .map(|built| String::from_utf8(built.base).unwrap())
+        }
+
+        fn signature(base64: &str) -> Vec<u8> {
+            BASE64.decode(base64).unwrap()
+        }
+
+        #[test]
+        fn b_2_1_the_minimal_signature_base_is_its_parameters_alone() {
+            let field = r#"sig-b21=();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd""#;
+            assert_eq!(
+                built(&test_request_headers(), field, "sig-b21").unwrap(),
+                r#""@signature-params": ();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd""#
+            );
+        }
+
+        #[test]
+        fn b_2_2_a_query_parameter_component_is_refused_as_a_component_with_a_parameter() {
+            let field = r#"sig-b22=("@authority" "content-digest" "@query-param";name="Pet");created=1618884473;keyid="test-key-rsa-pss";tag="header-example""#;
+            assert_eq!(
+                built(&test_request_headers(), field, "sig-b22"),
+                Err(ApproovErrorKind::SignatureMalformed)
+            );
+        }
+
+        #[test]
+        fn b_2_3_the_full_coverage_base_is_rebuilt_byte_for_byte() {
+            let field = r#"sig-b23=("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" "content-length");created=1618884473;keyid="test-key-rsa-pss""#;
+            let expected = [
+                r#""date": Tue, 20 Apr 2021 02:07:55 GMT"#,
+                r#""@method": POST"#,
+                r#""@path": /foo"#,
+                r#""@query": ?param=Value&Pet=dog"#,
+                r#""@authority": example.com"#,
+                r#""content-type": application/json"#,
+                &format!(r#""content-digest": {CONTENT_DIGEST}"#),
+                r#""content-length": 18"#,
+                r#""@signature-params": ("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" "content-length");created=1618884473;keyid="test-key-rsa-pss""#,
+            ]
+            .join("\n");
+            assert_eq!(
+                built(&test_request_headers(), field, "sig-b23").unwrap(),
+                expected
+            );
+        }
+
+        #[test]
+        fn b_2_5_the_hmac_sha256_base_is_rebuilt_and_its_published_mac_verifies_with_test_shared_secret()
+         {
+            let field = r#"sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret""#;
+            let expected = [
+                r#""date": Tue, 20 Apr 2021 02:07:55 GMT"#,
+                r#""@authority": example.com"#,
+                r#""content-type": application/json"#,
+                r#""@signature-params": ("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret""#,
+            ]
+            .join("\n");
+            let base = built(&test_request_headers(), field, "sig-b25").unwrap();
+            assert_eq!(base, expected);
+            // B.1.5: 64 random bytes, given as standard base64; read as the account key
+            // variable `..._BASE64` reads a key.
+            const TEST_SHARED_SECRET: &str = "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==";
+            let mut keys = AccountKeys::default();
+            keys.add_text(TEST_SHARED_SECRET, Reading::Base64, "test")
+                .unwrap();
+            let key = keys.select(Some("test-shared-secret")).unwrap();
+            let mac: [u8; 32] = signature("pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=")
+                .try_into()
+                .unwrap();
+            assert!(key.verifies(base.as_bytes(), &mac));
+            // The test's own HMAC agrees, and a base one byte off does not verify.
+            assert_eq!(
+                hmac_sha256(&BASE64.decode(TEST_SHARED_SECRET).unwrap(), base.as_bytes()),
+                mac
+            );
+            assert!(!key.verifies(base.replace("example.com", "example.org").as_bytes(), &mac));
+        }
+
+        #[test]
+        fn b_2_6_the_ed25519_base_is_rebuilt_and_its_published_signature_verifies_with_test_key_ed25519()
+         {
+            crate::check::config::ensure_crypto_provider().unwrap();
+            let field = r#"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#;
+            let expected = [
+                r#""date": Tue, 20 Apr 2021 02:07:55 GMT"#,
+                r#""@method": POST"#,
+                r#""@path": /foo"#,
+                r#""@authority": example.com"#,
+                r#""content-type": application/json"#,
+                r#""content-length": 18"#,
+                r#""@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#,
+            ]
+            .join("\n");
+            let base = built(&test_request_headers(), field, "sig-b26").unwrap();
+            assert_eq!(base, expected);
+            // B.1.4.
+            let key = DecodingKey::from_ed_pem(
+                b"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=\n-----END PUBLIC KEY-----\n",
+            )
+            .unwrap();
+            let published = URL_SAFE_NO_PAD.encode(signature(
+                "wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==",
+            ));
+            assert!(
+                jsonwebtoken::crypto::verify(&published, base.as_bytes(), &key, Algorithm::EdDSA)
+                    .unwrap()
+            );
+            assert!(
+                !jsonwebtoken::crypto::verify(
+                    &published,
+                    base.replace("18", "19").as_bytes(),
+                    &key,
+                    Algorithm::EdDSA
+                )
+                .unwrap()
+            );
+        }
+
+        #[test]
+        fn b_3_the_proxys_p256_base_is_rebuilt_and_its_published_signature_verifies_with_test_key_ecc_p256()
+         {
+            crate::check::config::ensure_crypto_provider().unwrap();
+            let field = r#"ttrp=("@path" "@query" "@method" "@authority" "client-cert");created=1618884473;keyid="test-key-ecc-p256""#;
+            let expected = [
+                r#""@path": /foo"#,
+                r#""@query": ?param=Value&Pet=dog"#,
+                r#""@method": POST"#,
+                r#""@authority": service.internal.example"#,
+                &format!(r#""client-cert": {CLIENT_CERT}"#),
+                r#""@signature-params": ("@path" "@query" "@method" "@authority" "client-cert");created=1618884473;keyid="test-key-ecc-p256""#,
+            ]
+            .join("\n");
+            let base = built(&proxied_request_headers(), field, "ttrp").unwrap();
+            assert_eq!(base, expected);
+            // B.1.3's public key, read as the crate reads an `ipk` claim (base64 DER SPKI), and
+            // the signature as raw `r||s`, as the installation signatures are checked.
+            let key = decode_ipk(
+                "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqIVYZVLCrPZHGHjP17CTW0/+D9Lfw0EkjqF7xB4FivAxzic30tMM4GF+hR6Dxh71Z50VGGdldkkDXZCnTNnoXQ==",
+            )
+            .unwrap();
+            let published = signature(
+                "xVMHVpawaAC/0SbHrKRs9i8I3eOs5RtTMGCWXm/9nvZzoHsIg6Mce9315T6xoklyy0yzhD9ah4JHRwMLOgmizw==",
+            );
+            assert_eq!(published.len(), 64);
+            let published = URL_SAFE_NO_PAD.encode(published);
+            assert!(
+                jsonwebtoken::crypto::verify(&published, base.as_bytes(), &key, Algorithm::ES256)
+                    .unwrap()
+            );
+            assert!(
+                !jsonwebtoken::crypto::verify(
+                    &published,
+                    base.replace("/foo", "/fop").as_bytes(),
+                    &key,
+                    Algorithm::ES256
+                )
+                .unwrap()
+            );
+        }
+    }
 }
