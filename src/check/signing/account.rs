@@ -333,6 +333,9 @@ impl AccountKeys {
         id: &str,
         variable: &'static str,
     ) -> Result<(), ConfigError> {
+        if id.trim().is_empty() {
+            return Err(ConfigError::Empty { variable });
+        }
         self.key_id = Some(parse_key_id(id, variable)?);
         Ok(())
     }

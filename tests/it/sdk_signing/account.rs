@@ -277,6 +277,25 @@ async fn a_key_configured_decoded_that_the_app_uses_as_text_is_refused_with_a_wa
     assert_eq!(lines_with(&logs, "account_signature_invalid").len(), 1);
 }
 
+#[tokio::test]
+async fn the_cli_output_pasted_whole_as_the_raw_variable_keys_the_hmac_with_its_key_line() {
+    // What `approov secret -messageSigningKey get-base64url` prints: lines before the key
+    // line (their wording here is illustrative), the key line last.
+    let pasted = format!(
+        "Approov CLI\nEnter your admin role password: \nkey ID: {TEST_MSKID}\n\
+         encoding: base64url\n{TEST_KEY}\n"
+    );
+    let addr = serve(config(&[(SIGNING, "require"), (RAW, &pasted)]).unwrap()).await;
+    let token = token_of(None, Some(TEST_MSKID));
+    let account = Member::account(TEST_KEY.as_bytes(), &token, &[]);
+    send(addr, LINE, &token, &[], std::slice::from_ref(&account))
+        .await
+        .assert_ok("");
+    send(addr, LINE, &token, &[], &[account.tampered()])
+        .await
+        .assert_rejected(Kind::AccountSignatureInvalid);
+}
+
 // ---- two members, as OkHttp 3.7 and later send them -------------------------------------------
 
 #[tokio::test]
