@@ -7,13 +7,15 @@
 //! [`MAX_VERIFICATIONS`] signature verifications, whatever it holds.
 
 use std::borrow::Cow;
+use std::io::Write as _;
 
 use http::HeaderName;
 use http::uri::Authority;
-use sfv::{BareItem, InnerList, ItemSerializer, ListSerializer};
+use sfv::{BareItemFromInput, ItemSerializer};
 
 use super::CONTENT_DIGEST;
 use super::config::{ForwardedHeaders, SigningConfig, normalize_authority};
+use super::fields::Covered;
 use crate::check::error::ApproovErrorKind;
 use crate::check::{ApproovRequest, HeaderSource};
 
@@ -42,13 +44,13 @@ pub(crate) enum Form {
     OkHttp,
 }
 
-/// Every form, in the order they are tried.
-pub(crate) const FORMS: [Form; 3] = [Form::Rfc, Form::Verbatim, Form::OkHttp];
-
 /// The most signature verifications one request can cost: one per form. A request whose
 /// signature needs anything else (say, the root without `/` *and* OkHttp's encoding) is
 /// refused rather than tried a fourth way.
-pub(crate) const MAX_VERIFICATIONS: usize = FORMS.len();
+pub(crate) const MAX_VERIFICATIONS: usize = 3;
+
+/// Every form, in the order they are tried: one verification each at most.
+pub(crate) const FORMS: [Form; MAX_VERIFICATIONS] = [Form::Rfc, Form::Verbatim, Form::OkHttp];
 
 /// A rebuilt signature base, and whether it covers `content-digest`.
 #[derive(Debug)]
@@ -65,11 +67,12 @@ pub(crate) struct Built {
 ///
 /// As [`signature_base`], from the RFC form (the other forms fail in the same cases).
 pub(crate) fn verify_forms<H: HeaderSource + ?Sized>(
-    input: &InnerList,
+    input: &Covered<'_>,
     view: &View<'_, '_, H>,
     mut verify: impl FnMut(&[u8]) -> bool,
 ) -> Result<Option<Built>, ApproovErrorKind> {
-    let mut tried: Vec<Vec<u8>> = Vec::with_capacity(MAX_VERIFICATIONS);
+    // Empty until a form fails: an ordinary request allocates nothing here.
+    let mut tried: Vec<Vec<u8>> = Vec::new();
     for form in FORMS {
         let built = signature_base(input, view, form)?;
         if tried.contains(&built.base) {
@@ -87,12 +90,12 @@ pub(crate) fn verify_forms<H: HeaderSource + ?Sized>(
 /// leaves out the method, the URL or the token could be replayed on another request, or with
 /// another token: the SDKs always cover all three, and a signature that does not is refused
 /// before any base is built.
-pub(crate) fn covers_request(input: &InnerList, token_header: &HeaderName) -> bool {
+pub(crate) fn covers_request(input: &Covered<'_>, token_header: &HeaderName) -> bool {
     ["@method", "@target-uri", token_header.as_str()]
         .iter()
         .all(|required| {
             input.items.iter().any(
-                |item| matches!(&item.bare_item, BareItem::String(s) if s.as_str() == *required),
+                |(item, _)| matches!(item, BareItemFromInput::String(s) if s.as_str() == *required),
             )
         })
 }
@@ -113,25 +116,26 @@ pub(crate) fn covers_request(input: &InnerList, token_header: &HeaderName) -> bo
 /// [`MessageSignatureInvalid`](ApproovErrorKind::MessageSignatureInvalid), as it would be if it
 /// had been stripped in flight.
 pub(crate) fn signature_base<H: HeaderSource + ?Sized>(
-    input: &InnerList,
+    input: &Covered<'_>,
     view: &View<'_, '_, H>,
     form: Form,
 ) -> Result<Built, ApproovErrorKind> {
     let request = view.request;
-    let mut base = Vec::with_capacity(512);
+    // Room for what the SDKs cover, a token of a few hundred bytes among it, without growing.
+    let mut base = Vec::with_capacity(1024);
     let mut origin: Option<(Cow<'_, str>, String)> = None;
     let mut seen: Vec<&str> = Vec::with_capacity(input.items.len());
     let mut covers_content_digest = false;
 
-    for item in &input.items {
-        let BareItem::String(name) = &item.bare_item else {
+    for (item, has_params) in &input.items {
+        let BareItemFromInput::String(name) = item else {
             return Err(ApproovErrorKind::SignatureMalformed);
         };
         let name = name.as_str();
         // Component names are lower case; no component parameters; a name at most twice (the
         // SDKs' duplicate `authorization`). More repeats would let a short `Signature-Input`
         // make a huge base, three times over.
-        if !item.params.is_empty()
+        if *has_params
             || name.bytes().any(|b| b.is_ascii_uppercase())
             || seen.iter().filter(|s| **s == name).count() >= 2
         {
@@ -139,9 +143,8 @@ pub(crate) fn signature_base<H: HeaderSource + ?Sized>(
         }
         seen.push(name);
 
-        let mut id = String::with_capacity(name.len() + 2);
-        let _ = ItemSerializer::with_buffer(&mut id).bare_item(&item.bare_item);
-        base.extend_from_slice(id.as_bytes());
+        // The component identifier: the name serialized as an RFC 8941 string.
+        push_sf_string(&mut base, name);
         base.extend_from_slice(b": ");
 
         if let Some(derived) = name.strip_prefix('@') {
@@ -227,21 +230,63 @@ pub(crate) fn signature_base<H: HeaderSource + ?Sized>(
         base.push(b'\n');
     }
 
-    let mut params = String::with_capacity(128);
-    params.push_str("\"@signature-params\": ");
-    {
-        let mut list = ListSerializer::with_buffer(&mut params);
-        let mut inner = list.inner_list();
-        inner.items(&input.items);
-        let _ = inner.finish().parameters(&input.params);
-        let _ = list.finish();
-    }
-    base.extend_from_slice(params.as_bytes());
+    base.extend_from_slice(b"\"@signature-params\": ");
+    push_inner_list(&mut base, input);
 
     Ok(Built {
         base,
         covers_content_digest,
     })
+}
+
+/// Appends the RFC 8941 serialization of the covered components with their parameters: the
+/// value of `@signature-params`. Strings and integers, all the SDKs' parameters hold, are
+/// written here; any other bare item by `sfv`'s serializer.
+fn push_inner_list(base: &mut Vec<u8>, list: &Covered<'_>) {
+    base.push(b'(');
+    for (i, (item, _)) in list.items.iter().enumerate() {
+        if i > 0 {
+            base.push(b' ');
+        }
+        // A component with parameters never gets this far.
+        push_bare_item(base, item);
+    }
+    base.push(b')');
+    for (key, value) in &list.params {
+        base.push(b';');
+        base.extend_from_slice(key.as_str().as_bytes());
+        // A parameter that is `true` is written as its key alone.
+        if !matches!(value, BareItemFromInput::Boolean(true)) {
+            base.push(b'=');
+            push_bare_item(base, value);
+        }
+    }
+}
+
+fn push_bare_item(base: &mut Vec<u8>, item: &BareItemFromInput<'_>) {
+    match item {
+        BareItemFromInput::String(text) => push_sf_string(base, text.as_str()),
+        BareItemFromInput::Integer(n) => {
+            let _ = write!(base, "{}", i64::from(*n));
+        }
+        other => {
+            let mut text = String::new();
+            let _ = ItemSerializer::with_buffer(&mut text).bare_item(other);
+            base.extend_from_slice(text.as_bytes());
+        }
+    }
+}
+
+/// An RFC 8941 string: quoted, with `"` and `\` escaped.
+fn push_sf_string(base: &mut Vec<u8>, text: &str) {
+    base.push(b'"');
+    for &b in text.as_bytes() {
+        if b == b'"' || b == b'\\' {
+            base.push(b'\\');
+        }
+        base.push(b);
+    }
+    base.push(b'"');
 }
 
 /// The query characters OkHttp percent-encodes for `java.net.URI` (APPROOV.md section 3).
@@ -401,20 +446,19 @@ fn forwarded<H: HeaderSource + ?Sized>(
 #[cfg(test)]
 mod tests {
     use http::{HeaderMap, HeaderValue};
-    use sfv::{Dictionary, ListEntry, Parser};
 
     use super::*;
     use crate::check::signing::MessageSigning;
 
     static TOKEN: HeaderName = HeaderName::from_static("approov-token");
 
-    fn input(components: &str) -> InnerList {
-        let field = format!("install=({components});created=1;alg=\"ecdsa-p256-sha256\"");
-        let dictionary = Parser::new(&field).parse::<Dictionary>().unwrap();
-        match dictionary.get("install") {
-            Some(ListEntry::InnerList(list)) => list.clone(),
-            _ => panic!("not an inner list"),
-        }
+    /// A `Signature-Input` field of one `install` member covering `components`.
+    fn field(components: &str) -> String {
+        format!("install=({components});created=1;alg=\"ecdsa-p256-sha256\"")
+    }
+
+    fn input(field: &str) -> Covered<'_> {
+        crate::check::signing::fields::tests::covered(field, "install")
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -432,7 +476,8 @@ mod tests {
         let request = ApproovRequest::new("GET", target, &headers);
         let view = view(&request, config, &TOKEN);
         let mut bases = Vec::new();
-        let found = verify_forms(&input(components), &view, |base| {
+        let field = field(components);
+        let found = verify_forms(&input(&field), &view, |base| {
             bases.push(String::from_utf8(base.to_vec()).unwrap());
             false
         })
@@ -505,7 +550,8 @@ mod tests {
         let request = ApproovRequest::new("GET", "/?q=^|%41", &headers);
         let view = view(&request, &config, &TOKEN);
         let mut calls = 0;
-        verify_forms(&input(all), &view, |_| {
+        let all = field(all);
+        verify_forms(&input(&all), &view, |_| {
             calls += 1;
             false
         })
@@ -524,7 +570,7 @@ mod tests {
         let request = ApproovRequest::new("GET", "/caf%C3%A9?q=1", &headers);
         let view = view(&request, &config, &TOKEN);
         let base = |form| {
-            let built = signature_base(&input(components), &view, form).unwrap();
+            let built = signature_base(&input(&field(components)), &view, form).unwrap();
             String::from_utf8(built.base).unwrap()
         };
         assert!(base(Form::Rfc).contains(
@@ -549,7 +595,7 @@ mod tests {
         let request = ApproovRequest::new("GET", "/v1", &headers);
         let view = view(&request, &config, &token);
         let components = r#""@method" "@target-uri" "authorization" "authorization""#;
-        let built = signature_base(&input(components), &view, Form::Rfc).unwrap();
+        let built = signature_base(&input(&field(components)), &view, Form::Rfc).unwrap();
         assert_eq!(
             String::from_utf8(built.base).unwrap(),
             "\"@method\": GET\n\"@target-uri\": https://api.example.com/v1\n\
@@ -568,7 +614,7 @@ mod tests {
         let components =
             r#""@method" "@target-uri" "approov-token" "approov-token" "approov-token""#;
         assert_eq!(
-            signature_base(&input(components), &view, Form::Rfc).err(),
+            signature_base(&input(&field(components)), &view, Form::Rfc).err(),
             Some(ApproovErrorKind::SignatureMalformed)
         );
     }
@@ -646,7 +692,6 @@ mod tests {
         use base64::Engine as _;
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         use jsonwebtoken::{Algorithm, DecodingKey};
-        use sfv::{Dictionary, ListEntry, Parser};
 
         use super::*;
         use crate::check::signing::account::tests::hmac_sha256;
@@ -681,25 +726,18 @@ mod tests {
             ])
         }
 
-        /// The inner list of the member `label` of a `Signature-Input` field.
-        fn member(field: &str, label: &str) -> InnerList {
-            match Parser::new(field).parse::<Dictionary>().unwrap().get(label) {
-                Some(ListEntry::InnerList(list)) => list.clone(),
-                other => panic!("{other:?}"),
-            }
-        }
-
         /// The base the verifier builds (RFC form) for the `Signature-Input` member `label` of
         /// `field`, over `POST /foo?param=Value&Pet=dog` with `headers`.
         fn built(
             headers: &HeaderMap,
             field: &str,
-            label: &str,
+            label: &'static str,
         ) -> Result<String, ApproovErrorKind> {
             let config = SigningConfig::new(MessageSigning::Require);
             let request = ApproovRequest::new("POST", "/foo?param=Value&Pet=dog", headers);
             let view = view(&request, &config, &TOKEN);
-            signature_base(&member(field, label), &view, Form::Rfc)
+            let input = crate::check::signing::fields::tests::covered(field, label);
+            signature_base(&input, &view, Form::Rfc)
                 .map(|built| String::from_utf8(built.base).unwrap())
         }
 

@@ -23,6 +23,7 @@ mod account;
 mod base;
 mod config;
 mod digest;
+mod fields;
 
 use std::sync::Arc;
 
@@ -31,7 +32,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use http::HeaderName;
 use jsonwebtoken::{Algorithm, DecodingKey};
-use sfv::{BareItem, Dictionary, InnerList, ListEntry, Parser};
+use sfv::{BareItem, BareItemFromInput};
 
 use crate::check::claims::ApproovClaims;
 use crate::check::error::ApproovErrorKind;
@@ -45,6 +46,7 @@ pub use config::{
 };
 pub(crate) use config::{MAX_BODY_READ_TIMEOUT, apply_env};
 pub(crate) use digest::DigestCheck;
+use fields::{Covered, Member, field_bytes, parse_members};
 
 /// The signature parameters a signature may carry (RFC 9421 section 2.3).
 const ALLOWED_PARAMETERS: [&str; 6] = ["alg", "created", "expires", "keyid", "nonce", "tag"];
@@ -76,9 +78,11 @@ pub(crate) enum Label {
 
 impl Label {
     const ALL: [Label; 2] = [Label::Install, Label::Account];
+    /// The labels' names, in [`Label::ALL`]'s order.
+    const NAMES: [&'static str; 2] = [Label::Install.name(), Label::Account.name()];
 
     /// The label in `Signature-Input` and `Signature`.
-    pub(crate) fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Self::Install => "install",
             Self::Account => "account",
@@ -219,18 +223,19 @@ impl SigningVerifier {
             return Ok(Outcome::default());
         }
         let headers = request.headers;
-        let signed = headers.header_values(&SIGNATURE_INPUT).next().is_some()
-            || headers.header_values(&SIGNATURE).next().is_some();
-        if !signed {
+        // Each header read once: `None` when the request has no line of it.
+        let input_field = field_bytes(headers, &SIGNATURE_INPUT)?;
+        let signature_field = field_bytes(headers, &SIGNATURE)?;
+        if input_field.is_none() && signature_field.is_none() {
             return if self.require {
                 Err(ApproovErrorKind::SignatureMissing)
             } else {
                 Ok(Outcome::default())
             };
         }
-
-        let inputs = parse_dictionary(headers, &SIGNATURE_INPUT)?;
-        let signatures = parse_dictionary(headers, &SIGNATURE)?;
+        let mut inputs = parse_members(input_field.as_deref(), Label::NAMES)?.into_members();
+        let mut signatures =
+            parse_members(signature_field.as_deref(), Label::NAMES)?.into_members();
         let view = base::View {
             request,
             config: &self.config,
@@ -242,25 +247,24 @@ impl SigningVerifier {
             if !checkable[i] {
                 continue;
             }
-            let (input, signature) = match (inputs.get(label.name()), signatures.get(label.name()))
-            {
+            let (input, signature) = match (inputs[i].take(), signatures[i].take()) {
                 (None, None) => continue,
                 (Some(input), Some(signature)) => (input, signature),
                 // Half a signature is not an unsigned request.
                 _ => return Err(ApproovErrorKind::SignatureLabelMissing),
             };
-            let ListEntry::InnerList(input) = input else {
+            let Member::List(input) = input else {
                 return Err(ApproovErrorKind::SignatureMalformed);
             };
             // iOS, Flutter and older Android SDKs send a byte sequence (`:b64:`), Android since
             // late 2025 a string (`"b64"`), and OkHttp 3.5.x to 3.5.7 its account signature too.
             let signature = match signature {
-                ListEntry::Item(item) => decode_binary(&item.bare_item)?,
-                ListEntry::InnerList(_) => return Err(ApproovErrorKind::SignatureMalformed),
+                Member::Item(item) => into_binary(item)?,
+                Member::List(_) => return Err(ApproovErrorKind::SignatureMalformed),
             };
             let (acceptable_until, built) = match label {
-                Label::Install => self.verify_install(claims, input, &signature, &view, now)?,
-                Label::Account => self.verify_account(claims, input, &signature, &view, now)?,
+                Label::Install => self.verify_install(claims, &input, &signature, &view, now)?,
+                Label::Account => self.verify_account(claims, &input, &signature, &view, now)?,
             };
             covers_content_digest |= built.covers_content_digest;
             outcome.verified[i] = Some(VerifiedSignature {
@@ -297,7 +301,7 @@ impl SigningVerifier {
     fn verify_install<H: HeaderSource + ?Sized>(
         &self,
         claims: &ApproovClaims,
-        input: &InnerList,
+        input: &Covered<'_>,
         signature: &[u8],
         view: &base::View<'_, '_, H>,
         now: f64,
@@ -305,7 +309,7 @@ impl SigningVerifier {
         let ipk = claims
             .ipk()
             .ok_or(ApproovErrorKind::InstallationKeyMalformed)?;
-        let acceptable_until = self.check_parameters(&input.params, Label::Install, now)?;
+        let acceptable_until = self.check_parameters(input, Label::Install, now)?;
         // Parsed once per cached token, kept with its claims.
         let key = claims.installation_key(|| decode_ipk(ipk))?;
         if !base::covers_request(input, view.token_header) {
@@ -336,7 +340,7 @@ impl SigningVerifier {
     fn verify_account<H: HeaderSource + ?Sized>(
         &self,
         claims: &ApproovClaims,
-        input: &InnerList,
+        input: &Covered<'_>,
         signature: &[u8],
         view: &base::View<'_, '_, H>,
         now: f64,
@@ -346,7 +350,7 @@ impl SigningVerifier {
             .account
             .select(claims.mskid())
             .ok_or(ApproovErrorKind::AccountKeyIdMismatch)?;
-        let acceptable_until = self.check_parameters(&input.params, Label::Account, now)?;
+        let acceptable_until = self.check_parameters(input, Label::Account, now)?;
         if !base::covers_request(input, view.token_header) {
             return Err(ApproovErrorKind::AccountSignatureInvalid);
         }
@@ -378,7 +382,7 @@ impl SigningVerifier {
     fn hint<H: HeaderSource + ?Sized>(
         &self,
         key: &account::AccountKey,
-        input: &InnerList,
+        input: &Covered<'_>,
         view: &base::View<'_, '_, H>,
         tag: &[u8; account::TAG_LEN],
         now: f64,
@@ -409,24 +413,25 @@ impl SigningVerifier {
     /// the maximum age, whichever is first, plus the clock skew.
     fn check_parameters(
         &self,
-        params: &sfv::Parameters,
+        input: &Covered<'_>,
         label: Label,
         now: f64,
     ) -> Result<f64, ApproovErrorKind> {
-        match params.get("alg") {
-            Some(BareItem::String(alg)) if alg.as_str() == label.algorithm() => {}
+        match input.param("alg") {
+            Some(BareItemFromInput::String(alg)) if alg.as_str() == label.algorithm() => {}
             _ => return Err(ApproovErrorKind::SignatureAlgorithmUnsupported),
         }
-        if params
-            .keys()
-            .any(|k| !ALLOWED_PARAMETERS.contains(&k.as_str()))
+        if input
+            .params
+            .iter()
+            .any(|(k, _)| !ALLOWED_PARAMETERS.contains(&k.as_str()))
         {
             return Err(ApproovErrorKind::SignatureParameterNotAllowed);
         }
         let time = |name: &str| -> Result<Option<f64>, ApproovErrorKind> {
-            match params.get(name) {
+            match input.param(name) {
                 None => Ok(None),
-                Some(BareItem::Integer(t)) => Ok(Some(i64::from(*t) as f64)),
+                Some(BareItemFromInput::Integer(t)) => Ok(Some(i64::from(*t) as f64)),
                 Some(_) => Err(ApproovErrorKind::SignatureMalformed),
             }
         };
@@ -462,34 +467,20 @@ impl SigningVerifier {
     }
 }
 
-const SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");
-const SIGNATURE: HeaderName = HeaderName::from_static("signature");
+static SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");
+static SIGNATURE: HeaderName = HeaderName::from_static("signature");
 const CONTENT_DIGEST: HeaderName = HeaderName::from_static("content-digest");
 
-/// The most bytes a signature header (`Signature-Input`, `Signature`, `Content-Digest`, all its
-/// lines together) may hold. The SDKs send a few hundred; a larger field is refused before it
-/// is parsed, so that one request costs at most the verifications the base forms allow.
-pub(crate) const MAX_FIELD_BYTES: usize = 4096;
-
-/// Parses every line of a dictionary header as one field (RFC 9110: lines joined with `, `),
-/// refusing a field over [`MAX_FIELD_BYTES`] before reading it.
-fn parse_dictionary<H: HeaderSource + ?Sized>(
-    headers: &H,
-    name: &HeaderName,
-) -> Result<Dictionary, ApproovErrorKind> {
-    let mut joined = Vec::new();
-    for (i, value) in headers.header_values(name).enumerate() {
-        if i > 0 {
-            joined.extend_from_slice(b", ");
-        }
-        if joined.len() + value.len() > MAX_FIELD_BYTES {
-            return Err(ApproovErrorKind::SignatureMalformed);
-        }
-        joined.extend_from_slice(value);
+/// A signature value as parsed: the bytes of a byte sequence (taken, not copied), or of a
+/// string holding standard base64.
+fn into_binary(item: BareItemFromInput<'_>) -> Result<Vec<u8>, ApproovErrorKind> {
+    match item {
+        BareItemFromInput::ByteSequence(bytes) => Ok(bytes),
+        BareItemFromInput::String(text) => BASE64
+            .decode(text.as_str())
+            .map_err(|_| ApproovErrorKind::SignatureMalformed),
+        _ => Err(ApproovErrorKind::SignatureMalformed),
     }
-    Parser::new(&joined)
-        .parse::<Dictionary>()
-        .map_err(|_| ApproovErrorKind::SignatureMalformed)
 }
 
 /// The bytes of a byte sequence, or of a string holding standard base64.
@@ -524,22 +515,16 @@ mod tests {
     /// `openssl ecparam -name prime256v1 -genkey | openssl ec -pubout -outform DER | base64`
     const IPK: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1e1Oi6Y/FiU5ZnChVu+8dsJJlixN3kAcZj7U9ZTAlVNNsdJu3BNOdQc+tXgtXkrzPh5bFxqHTckvUQZ5iwE3rQ==";
 
-    /// The parameters of a signature whose `Signature-Input` member is `(...)` followed by
+    /// `f` of a signature whose `Signature-Input` member is `("@method")` followed by
     /// `params`.
-    fn raw_parameters(params: &str) -> sfv::Parameters {
-        let header = format!(r#"sig=("@method"){params}"#);
-        let dictionary = Parser::new(header.as_bytes())
-            .parse::<Dictionary>()
-            .unwrap();
-        match dictionary.get("sig") {
-            Some(ListEntry::InnerList(list)) => list.params.clone(),
-            other => panic!("{other:?}"),
-        }
+    fn with_raw<T>(params: &str, f: impl FnOnce(&Covered<'_>) -> T) -> T {
+        let field = format!(r#"sig=("@method"){params}"#);
+        f(&fields::tests::covered(&field, "sig"))
     }
 
-    /// The parameters of an `install` signature: its `alg`, then `params`.
-    fn parameters(params: &str) -> sfv::Parameters {
-        raw_parameters(&format!(r#";alg="ecdsa-p256-sha256"{params}"#))
+    /// `f` of an `install` signature's parameters: its `alg`, then `params`.
+    fn with_install<T>(params: &str, f: impl FnOnce(&Covered<'_>) -> T) -> T {
+        with_raw(&format!(r#";alg="ecdsa-p256-sha256"{params}"#), f)
     }
 
     fn verifier(max_age: Option<u64>) -> SigningVerifier {
@@ -558,9 +543,10 @@ mod tests {
         // boundaries are reached exactly.
         let verifier = verifier(Some(300));
         let at = |params: &str, now: f64| {
-            verifier
-                .check_parameters(&parameters(params), Label::Install, now)
-                .map(|_| ())
+            with_install(params, |c| {
+                verifier.check_parameters(c, Label::Install, now)
+            })
+            .map(|_| ())
         };
         let created = 1_700_000_000.0;
         let expired = Err(ApproovErrorKind::SignatureExpired);
@@ -580,7 +566,9 @@ mod tests {
     fn a_verified_signature_is_acceptable_until_its_expiry_or_its_maximum_age_plus_the_skew() {
         let created = 1_700_000_000.0;
         let until = |max_age: Option<u64>, params: &str| {
-            verifier(max_age).check_parameters(&parameters(params), Label::Install, created)
+            with_install(params, |c| {
+                verifier(max_age).check_parameters(c, Label::Install, created)
+            })
         };
         let both = ";created=1700000000;expires=1700000015";
         assert_eq!(until(Some(300), both), Ok(created + 15.0 + 30.0));
@@ -598,8 +586,9 @@ mod tests {
         let verifier = verifier(Some(300));
         let now = 1_700_000_000.0;
         let at = |label: Label, alg: &str| {
-            let params = raw_parameters(&format!(r#";alg="{alg}";created=1700000000"#));
-            verifier.check_parameters(&params, label, now).map(|_| ())
+            with_raw(&format!(r#";alg="{alg}";created=1700000000"#), |c| {
+                verifier.check_parameters(c, label, now).map(|_| ())
+            })
         };
         let unsupported = Err(ApproovErrorKind::SignatureAlgorithmUnsupported);
         assert_eq!(at(Label::Install, "ecdsa-p256-sha256"), Ok(()));
@@ -607,9 +596,12 @@ mod tests {
         assert_eq!(at(Label::Install, "hmac-sha256"), unsupported);
         assert_eq!(at(Label::Account, "ecdsa-p256-sha256"), unsupported);
         assert_eq!(at(Label::Account, "HMAC-SHA256"), unsupported);
-        let params = raw_parameters(";created=1700000000");
         assert_eq!(
-            verifier.check_parameters(&params, Label::Account, now),
+            with_raw(";created=1700000000", |c| verifier.check_parameters(
+                c,
+                Label::Account,
+                now
+            )),
             unsupported.map(|()| 0.0)
         );
     }
@@ -781,10 +773,8 @@ mod tests {
                 config: &verifier.config,
                 token_header: &verifier.token_header,
             };
-            let dictionary = Parser::new(input.as_bytes()).parse::<Dictionary>().unwrap();
-            let Some(ListEntry::InnerList(input)) = dictionary.get("account") else {
-                panic!()
-            };
+            let input = fields::tests::covered(&input, "account");
+            let input = &input;
             let key = verifier.config.account.select(claims.mskid()).unwrap();
             let by_text = hmac_sha256(text.as_bytes(), base.as_bytes());
             let hint = |tag: &[u8; 32], now| verifier.hint(key, input, &view, tag, now);
