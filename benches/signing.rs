@@ -12,6 +12,11 @@
 //! other, over `ROUNDS` rounds (default 7); the table gives medians, and each ratio is the
 //! median of the per-round ratios, never against a reference measured once at the start.
 //!
+//! The account cases (an `account` signature, HMAC-SHA256, alone and beside `install`) run
+//! against a layer with an account key configured; the column "+us vs unsigned" is the median
+//! of the per-round differences with the unsigned GET in `verify` mode, the same request
+//! without a signature.
+//!
 //! [`worst_case`] then measures the bound on the URL forms: a forged signature on a URL that
 //! the RFC, iOS and OkHttp forms each write differently (three verifications, then refused),
 //! against the same forgery on an ordinary URL (one verification).
@@ -27,7 +32,7 @@ use http_body_util::{BodyExt as _, Full};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::json;
 use tower::{Service, ServiceExt as _};
-use tower_approov::test_util::{InstallationKey, RequestSigner};
+use tower_approov::test_util::{AccountKey, InstallationKey, RequestSigner};
 use tower_approov::{ApproovBody, ApproovConfig, ApproovLayer, MessageSigning};
 use tower_layer::Layer as _;
 
@@ -40,18 +45,22 @@ async fn inner(req: Request<ApproovBody<Full<Bytes>>>) -> Result<Response<String
     Ok(Response::new(format!("{body:?}")))
 }
 
-/// A layer with message signing in `mode`, around [`inner`].
+/// A layer with message signing in `mode` (and this account key, if any), around [`inner`].
 fn service(
     mode: MessageSigning,
+    account: Option<&AccountKey>,
 ) -> impl Service<Request<Full<Bytes>>, Response = Response<String>, Error = Infallible, Future: Send>
 + Clone {
-    let config = ApproovConfig::builder()
+    let mut builder = ApproovConfig::builder()
         .with_secret(SECRET, None)
         .unwrap()
-        .with_message_signing(mode)
-        .build()
-        .unwrap();
-    ApproovLayer::new(config).layer(tower::service_fn(inner))
+        .with_message_signing(mode);
+    if let Some(account) = account {
+        builder = builder
+            .with_account_key(account.as_bytes(), Some(account.mskid()))
+            .unwrap();
+    }
+    ApproovLayer::new(builder.build().unwrap()).layer(tower::service_fn(inner))
 }
 
 /// Sends `request` through `service` `iterations` times; the time per request. Every answer
@@ -95,6 +104,7 @@ async fn main() {
         .unwrap()
         .build();
     let key = InstallationKey::generate().unwrap();
+    let account = AccountKey::generate("bench1").unwrap();
     let exp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -102,7 +112,7 @@ async fn main() {
         + 600.0;
     let token = jsonwebtoken::encode(
         &Header::default(),
-        &json!({ "exp": exp, "did": "bench", "ipk": key.ipk().unwrap() }),
+        &json!({ "exp": exp, "did": "bench", "ipk": key.ipk().unwrap(), "mskid": account.mskid() }),
         &EncodingKey::from_secret(SECRET).unwrap(),
     )
     .unwrap();
@@ -127,28 +137,61 @@ async fn main() {
     RequestSigner::new(&key).sign(&mut signed_get).unwrap();
     let mut signed_post = post();
     RequestSigner::new(&key).sign(&mut signed_post).unwrap();
+    let mut account_get = get();
+    RequestSigner::account(&account)
+        .sign(&mut account_get)
+        .unwrap();
+    let mut both_get = get();
+    RequestSigner::new(&key)
+        .with_account(&account)
+        .sign(&mut both_get)
+        .unwrap();
 
-    // (name, signing mode, request): the first is the baseline of the ratios.
+    // (name, signing mode, account key configured, request): the first is the baseline of the
+    // ratios; the second the unsigned reference of the "+us" column.
     let cases = [
         (
             "signing off, GET (baseline)",
             MessageSigning::Off,
+            false,
             full(get()),
         ),
-        ("verify, unsigned GET", MessageSigning::Verify, full(get())),
-        ("off, POST 1 KiB", MessageSigning::Off, full(post())),
         (
-            "require, signed GET",
+            "verify, unsigned GET",
+            MessageSigning::Verify,
+            true,
+            full(get()),
+        ),
+        ("off, POST 1 KiB", MessageSigning::Off, false, full(post())),
+        (
+            "require, install-signed GET",
             MessageSigning::Require,
+            true,
             full(signed_get),
+        ),
+        (
+            "require, account-signed GET",
+            MessageSigning::Require,
+            true,
+            full(account_get),
+        ),
+        (
+            "require, install + account-signed GET",
+            MessageSigning::Require,
+            true,
+            full(both_get),
         ),
         (
             "require, signed POST 1 KiB + content-digest",
             MessageSigning::Require,
+            false,
             full(signed_post),
         ),
     ];
-    let mut services: Vec<_> = cases.iter().map(|(_, mode, _)| service(*mode)).collect();
+    let mut services: Vec<_> = cases
+        .iter()
+        .map(|(_, mode, with_account, _)| service(*mode, with_account.then_some(&account)))
+        .collect();
 
     // For reference: one ES256 verification alone, through the same `jsonwebtoken` call.
     let es256_key = InstallationKey::generate().unwrap();
@@ -174,27 +217,41 @@ async fn main() {
         start.elapsed() / ITERATIONS
     };
 
+    // For reference too: one HMAC-SHA256 over a base of the account-signed GET's length, with a
+    // key prepared once, as the layer holds the account key.
+    let hmac_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, account.as_bytes());
+    let hmac_base = vec![b'x'; 200 + token.len()];
+    let hmac_alone = || {
+        let start = Instant::now();
+        for _ in 0..ITERATIONS {
+            black_box(aws_lc_rs::hmac::sign(&hmac_key, black_box(&hmac_base)));
+        }
+        start.elapsed() / ITERATIONS
+    };
+
     let rounds: usize = std::env::var("ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(7);
-    // [case][round] in seconds per request; the last row is the ES256 reference.
-    let mut times = vec![Vec::with_capacity(rounds); cases.len() + 1];
+    // [case][round] in seconds per request; the last two rows are the ES256 and HMAC
+    // references.
+    let mut times = vec![Vec::with_capacity(rounds); cases.len() + 2];
     for _ in 0..rounds {
-        for (i, ((_, _, request), service)) in cases.iter().zip(&mut services).enumerate() {
+        for (i, ((_, _, _, request), service)) in cases.iter().zip(&mut services).enumerate() {
             times[i].push(run(service, request, ITERATIONS).await.as_secs_f64());
         }
         times[cases.len()].push(es256_alone().as_secs_f64());
+        times[cases.len() + 1].push(hmac_alone().as_secs_f64());
     }
 
-    let names = cases
-        .iter()
-        .map(|(name, _, _)| *name)
-        .chain(["ES256 verification alone (reference)"]);
+    let names = cases.iter().map(|(name, _, _, _)| *name).chain([
+        "ES256 verification alone (reference)",
+        "HMAC-SHA256 of the base alone (reference)",
+    ]);
     println!("Medians of {rounds} alternated rounds of {ITERATIONS} requests each.");
     println!(
-        "{:<46} {:>10} {:>12} {:>12}",
-        "case", "per req", "vs baseline", "vs ES256"
+        "{:<46} {:>10} {:>12} {:>12} {:>18}",
+        "case", "per req", "vs baseline", "vs ES256", "+us vs unsigned"
     );
     let per_round = |i: usize, reference: usize| {
         median(
@@ -205,9 +262,26 @@ async fn main() {
                 .collect(),
         )
     };
+    // The unsigned GET in `verify` mode: the same request without a signature.
+    let unsigned = 1;
+    let added = |i: usize| {
+        median(
+            times[i]
+                .iter()
+                .zip(&times[unsigned])
+                .map(|(t, r)| (t - r) * 1e6)
+                .collect(),
+        )
+    };
     for (i, name) in names.enumerate() {
+        // The references are not requests: nothing to add to an unsigned one.
+        let added = if i < cases.len() {
+            format!("{:>16.2}us", added(i))
+        } else {
+            format!("{:>18}", "")
+        };
         println!(
-            "{name:<46} {:>8.2}us {:>11.2}x {:>11.2}x",
+            "{name:<46} {:>8.2}us {:>11.2}x {:>11.2}x {added}",
             median(times[i].clone()) * 1e6,
             per_round(i, 0),
             per_round(i, cases.len()),

@@ -294,6 +294,24 @@ fn a_key_source_in_the_environment_and_another_in_the_settings_file_is_a_config_
     assert!(!outcome.result.contains(SECRET_B64));
     assert!(!outcome.result.contains("BEGIN PUBLIC KEY"));
 
+    // An account message signing key signs requests as the app: the file cannot add one
+    // either.
+    std::fs::write(
+        dir.join(".env"),
+        "APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW=a-published-example-key\n",
+    )
+    .unwrap();
+    let outcome = from_env_in(&dir, &[("APPROOV_BASE64_SECRET", SECRET_B64)], &[]);
+    assert!(
+        outcome.result.starts_with(
+            "ERR APPROOV_BASE64_SECRET is set in the environment and \
+             APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW in "
+        ),
+        "{}",
+        outcome.result
+    );
+    assert!(!outcome.result.contains("a-published-example-key"));
+
     // What decides the fetched keys counts as a key source too: a CA (or a proxy) for the
     // environment's JWKS URL cannot come from the file.
     std::fs::write(dir.join(".env"), "APPROOV_JWKS_CA_FILE=/etc/ssl/evil.pem\n").unwrap();

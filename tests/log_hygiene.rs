@@ -25,7 +25,7 @@ use security_support::{SECRET, client, mint, mint_with, now, raw_token, serve, v
 use serde_json::json;
 use std::net::SocketAddr;
 use tower::ServiceExt as _;
-use tower_approov::test_util::{InstallationKey, RequestSigner};
+use tower_approov::test_util::{AccountKey, InstallationKey, RequestSigner};
 use tower_approov::{
     ApproovClaims, ApproovConfig, ApproovError, ApproovErrorKind, ApproovLayer, MessageSigning,
     Mode, ModeHandle, SigningConfig,
@@ -66,6 +66,10 @@ enum Server {
 
 /// The user info in [`Server::Jwks`]'s URL.
 const JWKS_USERINFO: &str = "jwks-user:jwks-password-Hx72Pd";
+
+/// The account message signing key of [`Server::Signed`], and its id.
+const ACCOUNT_KEY: &[u8] = b"account-message-signing-key-Tq93Ls";
+const ACCOUNT_MSKID: &str = "acct01";
 
 /// The body limit of [`Server::Signed`].
 const BODY_LIMIT: usize = 64;
@@ -326,6 +330,13 @@ fn signed_cases(addr: SocketAddr) -> (Vec<Case>, Vec<String>) {
     claims["ipk"] = json!(ipk);
     let token = mint(&claims);
     let no_ipk = mint(&valid_claims());
+    let account = AccountKey::from_bytes(ACCOUNT_KEY, ACCOUNT_MSKID);
+    let forged_account = AccountKey::from_bytes(b"not-the-account-key-Mz04", ACCOUNT_MSKID);
+    let mut account_claims = valid_claims();
+    account_claims["mskid"] = json!(ACCOUNT_MSKID);
+    let account_token = mint(&account_claims);
+    account_claims["mskid"] = json!("other1");
+    let other_mskid = mint(&account_claims);
     claims["ipk"] = json!("AAAA-not-a-key-Wq81Zr");
     let bad_ipk = mint(&claims);
     let now = now() as i64;
@@ -425,6 +436,22 @@ fn signed_cases(addr: SocketAddr) -> (Vec<Case>, Vec<String>) {
             K::MessageSignatureInvalid,
             sign(&token, None, RequestSigner::new(&other_key).ios()),
         ),
+        c(
+            K::AccountSignatureInvalid,
+            sign(
+                &account_token,
+                None,
+                RequestSigner::account(&forged_account),
+            ),
+        ),
+        c(
+            K::AccountKeyIdMismatch,
+            sign(
+                &other_mskid,
+                None,
+                RequestSigner::account(&account).android(),
+            ),
+        ),
         Case {
             kind: K::KeysUnavailable,
             server: Server::Jwks,
@@ -438,6 +465,10 @@ fn signed_cases(addr: SocketAddr) -> (Vec<Case>, Vec<String>) {
         ipk,
         "AAAA-not-a-key-Wq81Zr".to_owned(),
         "body-secret-Vn38Lq2".to_owned(),
+        String::from_utf8(ACCOUNT_KEY.to_vec()).unwrap(),
+        STANDARD.encode(ACCOUNT_KEY),
+        URL_SAFE_NO_PAD.encode(ACCOUNT_KEY),
+        "not-the-account-key-Mz04".to_owned(),
         big,
         JWKS_USERINFO.to_owned(),
         "jwks-password-Hx72Pd".to_owned(),
@@ -495,7 +526,9 @@ fn config(server: Server, closed: SocketAddr) -> ApproovConfig {
         Server::Signed => b.with_secret(SECRET, None).unwrap().with_signing_config(
             SigningConfig::new(MessageSigning::Require)
                 .with_max_body_bytes(BODY_LIMIT)
-                .with_allow_missing_ipk(false),
+                .with_allow_missing_ipk(false)
+                .with_account_key(ACCOUNT_KEY, Some(ACCOUNT_MSKID))
+                .unwrap(),
         ),
         // With credentials in the URL: they must not reach the logs either.
         Server::Jwks => b.with_jwks_url(&format!("http://{JWKS_USERINFO}@{closed}/jwks.json")),

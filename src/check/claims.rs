@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 use crate::check::error::ApproovErrorKind;
 
 /// The claims with an accessor, in the order of [`Spans`].
-pub(crate) const KNOWN: [&str; 8] = ["did", "ip", "pay", "ipk", "arc", "iss", "sub", "iat"];
+pub(crate) const KNOWN: [&str; 9] = [
+    "did", "ip", "pay", "ipk", "arc", "iss", "sub", "iat", "mskid",
+];
 const DID: usize = 0;
 const IP: usize = 1;
 const PAY: usize = 2;
@@ -19,6 +21,7 @@ const ARC: usize = 4;
 const ISS: usize = 5;
 const SUB: usize = 6;
 const IAT: usize = 7;
+const MSKID: usize = 8;
 
 /// Where the raw JSON value of each [`KNOWN`] claim sits in the payload text (byte range),
 /// the last one when a name is repeated, as in a JSON map.
@@ -99,6 +102,13 @@ impl ApproovClaims {
     #[must_use]
     pub fn ipk(&self) -> Option<&str> {
         self.str(IPK)
+    }
+
+    /// The id of the account message signing key (`mskid`), in tokens of accounts that use
+    /// account message signing: the key that signs the request's `account` signature.
+    #[must_use]
+    pub fn mskid(&self) -> Option<&str> {
+        self.str(MSKID)
     }
 
     /// The annotation results (`arc`), if the account adds them.

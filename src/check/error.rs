@@ -63,14 +63,19 @@ pub enum ApproovErrorKind {
     PayClaimMalformed,
     /// When the `pay` claim does not match the hash of the binding headers.
     PayClaimMismatch,
-    /// When message signing is required, the token has an `ipk` claim and the request has no
-    /// `Signature-Input` or `Signature` header.
+    /// When message signing is required, the token has a claim whose signature can be checked
+    /// (`ipk`, or `mskid` with an account message signing key configured) and the request has
+    /// no `Signature-Input` or `Signature` header.
     SignatureMissing,
-    /// When the `install` label is missing from `Signature-Input` or `Signature`.
+    /// When a label that must be checked (`install` for a token with `ipk`, `account` for a
+    /// token with `mskid` when an account key is configured) is in one of `Signature-Input` and
+    /// `Signature` but not in the other; or, when message signing is required, when the
+    /// signature headers hold no member that can be checked (only other labels).
     SignatureLabelMissing,
     /// When `Signature-Input`, `Signature` or `Content-Digest` is not a valid structured field.
     SignatureMalformed,
-    /// When the signature's `alg` parameter is missing or is not `ecdsa-p256-sha256`.
+    /// When a signature's `alg` parameter is missing or is not its label's: `ecdsa-p256-sha256`
+    /// for `install`, `hmac-sha256` for `account`.
     SignatureAlgorithmUnsupported,
     /// When the signature parameters include one outside `alg`, `created`, `expires`,
     /// `keyid`, `nonce`, `tag`.
@@ -88,7 +93,8 @@ pub enum ApproovErrorKind {
     InstallationKeyMissing,
     /// When the token's `ipk` claim is not a base64 DER P-256 public key.
     InstallationKeyMalformed,
-    /// When the message signature does not verify with the installation key.
+    /// When the `install` message signature does not verify with the installation key, or does
+    /// not cover the method, the URL, the token header or a header it lists.
     MessageSignatureInvalid,
     /// When the server's clock reads a time before 1970 (or not a number): no expiry can be
     /// judged, so every token is refused until the clock is fixed.
@@ -120,6 +126,15 @@ pub enum ApproovErrorKind {
     /// disagree, or `Host` is repeated: the handler may read one while the signature was
     /// checked against the other.
     AuthorityMismatch,
+    /// When the `account` message signature (HMAC-SHA256) does not verify with the account
+    /// message signing key that the token's `mskid` selects, or does not cover the method, the
+    /// URL, the token header or a header it lists. When every account signature fails so, the
+    /// key is probably read the wrong way: see the README's "Account signatures".
+    AccountSignatureInvalid,
+    /// When the request carries an `account` message signature and no configured account
+    /// message signing key has the token's `mskid` (`APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY_ID`,
+    /// or the ids of a `mskid:key` list), or the `mskid` claim is not a string.
+    AccountKeyIdMismatch,
 }
 
 impl ApproovErrorKind {
@@ -167,6 +182,8 @@ impl ApproovErrorKind {
         Self::MitmDetected,
         Self::BodyUnavailable,
         Self::AuthorityMismatch,
+        Self::AccountSignatureInvalid,
+        Self::AccountKeyIdMismatch,
     ];
 
     /// The stable, machine-readable reason code written to logs and metrics.
@@ -217,6 +234,8 @@ impl ApproovErrorKind {
             Self::MitmDetected => "mitm_detected",
             Self::BodyUnavailable => "body_unavailable",
             Self::AuthorityMismatch => "authority_mismatch",
+            Self::AccountSignatureInvalid => "account_signature_invalid",
+            Self::AccountKeyIdMismatch => "account_key_id_mismatch",
         }
     }
 
@@ -328,12 +347,23 @@ pub enum ConfigError {
         /// as text at all.
         line: Option<usize>,
     },
+    /// When two settings that exclude each other are both given: two of the three encodings of
+    /// the account message signing key (`APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64URL`,
+    /// `..._BASE64`, `..._RAW`), which would leave unsaid which one is meant.
+    Conflict {
+        /// The setting found first.
+        variable: &'static str,
+        /// The other one.
+        other: &'static str,
+    },
     /// When the environment names a key source and the settings file (`.env`, or the file
     /// `APPROOV_ENV_FILE` names) names a different one. Keys are taken from one place only, so
     /// that a settings file nobody meant to load cannot add keys to those the environment
     /// gives. The key sources are `APPROOV_BASE64_SECRET`, `APPROOV_BASE64URL_SECRET`,
-    /// `APPROOV_PUBLIC_KEY_PEM`, `APPROOV_JWKS`, `APPROOV_JWKS_URL`, and what decides the
-    /// fetched keys, `APPROOV_JWKS_CA_FILE` and `APPROOV_JWKS_PROXY`.
+    /// `APPROOV_PUBLIC_KEY_PEM`, `APPROOV_JWKS`, `APPROOV_JWKS_URL`, what decides the
+    /// fetched keys, `APPROOV_JWKS_CA_FILE` and `APPROOV_JWKS_PROXY`, and the account message
+    /// signing key, `APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64URL`, `..._BASE64`,
+    /// `..._RAW` and `APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY_ID`.
     KeySourcesInTwoPlaces {
         /// A key source set in the environment.
         environment: &'static str,
@@ -412,6 +442,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "{} cannot be read as UTF-8 text: fix or remove the file",
                 path.display()
+            ),
+            Self::Conflict { variable, other } => write!(
+                f,
+                "{variable} and {other} are both set: they are two readings of the same key, so \
+                 keep only the one that says how your key is written"
             ),
             // Names only, never values.
             Self::KeySourcesInTwoPlaces {

@@ -16,8 +16,11 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use http::HeaderName;
+
 use crate::check::error::ApproovErrorKind;
 use crate::check::mode::Mode;
+use crate::check::request::HeaderSource;
 
 /// The shortest time between two `warn` events of one kind.
 pub(crate) const WARN_INTERVAL: Duration = Duration::from_secs(10);
@@ -45,6 +48,96 @@ pub(crate) fn limiter_for(kind: ApproovErrorKind) -> Option<&'static RateLimited
         ApproovErrorKind::MitmDetected => Some(&MITM_DETECTED),
         ApproovErrorKind::ClockNotSet => Some(&CLOCK_NOT_SET),
         _ => None,
+    }
+}
+
+/// What a failure's log event says besides the reason: the request's `Approov-TraceID`
+/// (`trace_id`), and the SDK's `Approov-Status` (`approov_status`), each when the request
+/// carries a usable one (once, at most 128 visible ASCII characters). Both come from the
+/// client: they go into logs, never into a response.
+#[derive(Default)]
+pub(crate) struct LogContext {
+    pub(crate) trace_id: Option<Box<str>>,
+    /// The SDK's token fetch status, in lower case (`no_network`, `mitm_detected`, ...): why an
+    /// app had no token, when it sends none (service layers 3.7 and later).
+    pub(crate) status: Option<Box<str>>,
+}
+
+const TRACE_ID: HeaderName = HeaderName::from_static("approov-traceid");
+const STATUS: HeaderName = HeaderName::from_static("approov-status");
+
+impl LogContext {
+    pub(crate) fn of<H: HeaderSource + ?Sized>(headers: &H) -> Self {
+        Self {
+            trace_id: loggable(headers, &TRACE_ID).map(Into::into),
+            status: loggable(headers, &STATUS).map(Into::into),
+        }
+    }
+}
+
+/// A client-sent header's value for the logs when it is there once, short and visible ASCII;
+/// anything else is left out of the logs.
+fn loggable<'a, H: HeaderSource + ?Sized>(headers: &'a H, name: &'a HeaderName) -> Option<&'a str> {
+    let mut values = headers.header_values(name);
+    let value = values.next()?;
+    if values.next().is_some() || value.len() > 128 || !value.iter().all(u8::is_ascii_graphic) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()
+}
+
+/// Logs a failure with its reason code and, when the request has usable ones, the
+/// `Approov-TraceID` (`trace_id`) that lets an operator find it in Approov's records and the
+/// SDK's `Approov-Status` (`approov_status`); a missing one leaves its field out.
+///
+/// A request with no token (missing or empty) that carries a status is the SDK saying why it
+/// had none (`no_network`, `mitm_detected`, ...): its event says so in its message, so that a
+/// connectivity problem is told from a request forged without a token. Its reason code stays
+/// `missing_token` or `empty_token`.
+pub(crate) fn log_failure(kind: ApproovErrorKind, mode: Mode, context: &LogContext) {
+    let trace_id = context.trace_id.as_deref();
+    let approov_status = context.status.as_deref();
+    if let Some(limiter) = limiter_for(kind) {
+        return limiter.warn(mode, context);
+    }
+    let no_token = matches!(
+        kind,
+        ApproovErrorKind::MissingToken | ApproovErrorKind::EmptyToken
+    );
+    match mode {
+        Mode::Monitor if no_token && approov_status.is_some() => tracing::warn!(
+            reason = kind.reason_code(),
+            mode = "monitor",
+            trace_id,
+            approov_status,
+            "Approov check failed: no token, and the SDK's status says why; request let through \
+             (monitor mode)"
+        ),
+        Mode::Monitor => tracing::warn!(
+            reason = kind.reason_code(),
+            mode = "monitor",
+            trace_id,
+            approov_status,
+            "Approov check failed; request let through (monitor mode)"
+        ),
+        _ if no_token && approov_status.is_some() => tracing::debug!(
+            reason = kind.reason_code(),
+            trace_id,
+            approov_status,
+            "Approov check failed: no token, and the SDK's status says why; request rejected"
+        ),
+        _ if kind.is_client_fault() => tracing::debug!(
+            reason = kind.reason_code(),
+            trace_id,
+            approov_status,
+            "Approov check failed; request rejected"
+        ),
+        _ => tracing::warn!(
+            reason = kind.reason_code(),
+            trace_id,
+            approov_status,
+            "Approov check failed; request rejected"
+        ),
     }
 }
 
@@ -86,7 +179,9 @@ impl RateLimitedWarning {
 
     /// Logs one failure of this kind: at `warn` when the interval since the last warning has
     /// passed (or there was none), with the count of failures since, else at `debug`.
-    pub(crate) fn warn(&self, mode: Mode, trace_id: Option<&str>) {
+    pub(crate) fn warn(&self, mode: Mode, context: &LogContext) {
+        let trace_id = context.trace_id.as_deref();
+        let approov_status = context.status.as_deref();
         let origin = *self.origin.get_or_init(Instant::now);
         let now_ms = u64::try_from(origin.elapsed().as_millis()).unwrap_or(NEVER - 1);
         let reason = self.kind.reason_code();
@@ -99,6 +194,7 @@ impl RateLimitedWarning {
                 reason,
                 mode,
                 trace_id,
+                approov_status,
                 count,
                 interval_seconds = self.interval.as_secs(),
                 "Approov check failed: {} ({count} such failures since the last warning; at most \
@@ -109,6 +205,7 @@ impl RateLimitedWarning {
                 reason,
                 mode,
                 trace_id,
+                approov_status,
                 "Approov check failed (warning rate-limited)"
             ),
         }

@@ -34,10 +34,11 @@ use http::HeaderName;
 use crate::check::claims::ApproovClaims;
 use crate::check::config::{ApproovConfig, Shared};
 use crate::check::error::{ApproovError, ApproovErrorKind};
+use crate::check::log::{LogContext, log_failure};
 use crate::check::metrics::Observation;
 use crate::check::mode::{Mode, ModeHandle};
 pub use crate::check::request::{ApproovRequest, HeaderSource, RequestBody};
-use crate::check::signing::{DigestCheck, Outcome};
+use crate::check::signing::{DigestCheck, Outcome, Verified};
 
 /// The answer of [`ApproovConfig::check`]: what the front door must do with the request.
 ///
@@ -103,6 +104,9 @@ impl fmt::Debug for BodyRead<'_> {
 pub struct BodyCheck {
     claims: ApproovClaims,
     digest: DigestCheck,
+    /// The signatures that verified, to be recorded once the body matched (see
+    /// [`accept`]). Boxed: this path reads a body anyway, and a `Verdict` stays small.
+    verified: Box<Verified>,
     deadline: Duration,
     mode: ModeHandle,
     observation: Observation,
@@ -141,6 +145,7 @@ impl BodyCheck {
         let Self {
             claims,
             digest,
+            verified,
             mode,
             observation,
             context,
@@ -148,8 +153,7 @@ impl BodyCheck {
         } = self;
         let (kind, mode) = match read {
             BodyRead::Complete(body) if digest.matches(body) => {
-                observation.finish(Mode::Enforce, Ok(()));
-                return Verdict::Accept(claims);
+                return accept(claims, *verified, observation);
             }
             BodyRead::Complete(_) => (ApproovErrorKind::ContentDigestMismatch, mode.get()),
             BodyRead::TooLarge => (ApproovErrorKind::BodyTooLarge, Mode::Enforce),
@@ -157,33 +161,6 @@ impl BodyCheck {
         };
         conclude(kind, mode, observation, &context)
     }
-}
-
-/// What a failure's log event says besides the reason: the request's `Approov-TraceID`.
-#[derive(Default)]
-struct LogContext {
-    trace_id: Option<Box<str>>,
-}
-
-const TRACE_ID: HeaderName = HeaderName::from_static("approov-traceid");
-
-impl LogContext {
-    fn of<H: HeaderSource + ?Sized>(headers: &H) -> Self {
-        Self {
-            trace_id: loggable(headers, &TRACE_ID).map(Into::into),
-        }
-    }
-}
-
-/// A client-sent header's value for the logs when it is there once, short and visible ASCII;
-/// anything else is left out of the logs.
-fn loggable<'a, H: HeaderSource + ?Sized>(headers: &'a H, name: &'a HeaderName) -> Option<&'a str> {
-    let mut values = headers.header_values(name);
-    let value = values.next()?;
-    if values.next().is_some() || value.len() > 128 || !value.iter().all(u8::is_ascii_graphic) {
-        return None;
-    }
-    std::str::from_utf8(value).ok()
 }
 
 impl ApproovConfig {
@@ -201,18 +178,28 @@ impl ApproovConfig {
         let shared = &*self.shared;
         let checked =
             check_token(shared, request.headers, now).and_then(|claims| match &shared.signing {
-                None => Ok((claims, Outcome::Done)),
+                None => Ok((claims, Outcome::default())),
                 Some(signing) => signing.check(&claims, request, now).map(|o| (claims, o)),
             });
         match checked {
-            Ok((claims, Outcome::Done)) => {
-                observation.finish(Mode::Enforce, Ok(()));
-                Verdict::Accept(claims)
-            }
-            Ok((claims, Outcome::Digest(digest))) => {
+            Ok((
+                claims,
+                Outcome {
+                    verified,
+                    digest: None,
+                },
+            )) => accept(claims, verified, observation),
+            Ok((
+                claims,
+                Outcome {
+                    verified,
+                    digest: Some(digest),
+                },
+            )) => {
                 let body = BodyCheck {
                     claims,
                     digest,
+                    verified: Box::new(verified),
                     deadline: shared
                         .signing
                         .as_ref()
@@ -258,6 +245,17 @@ impl ApproovConfig {
     }
 }
 
+/// A passed check: counted, and the request goes on with its claims.
+///
+/// `verified` holds the message signatures that verified, once every other check (the body's
+/// digest included) has passed: this is where the replay protection of a later release records
+/// them, and refuses a request whose signature it has seen.
+fn accept(claims: ApproovClaims, verified: Verified, observation: Observation) -> Verdict {
+    let _ = verified;
+    observation.finish(Mode::Enforce, Ok(()));
+    Verdict::Accept(claims)
+}
+
 /// A failed check: counted, logged, then refused, or, in monitor mode, let through.
 fn conclude(
     kind: ApproovErrorKind,
@@ -266,38 +264,12 @@ fn conclude(
     context: &LogContext,
 ) -> Verdict {
     observation.finish(mode, Err(kind));
-    log_failure(kind, mode, context.trace_id.as_deref());
+    crate::check::metrics::token_status(kind, context.status.as_deref());
+    log_failure(kind, mode, context);
     let error = ApproovError::new(kind);
     match mode {
         Mode::Monitor => Verdict::Monitor(error),
         _ => Verdict::Reject(error),
-    }
-}
-
-/// Logs a failure with its reason code and, when the request has a usable one, the
-/// `Approov-TraceID` (`trace_id`) that lets an operator find it in Approov's records. A `None`
-/// trace id leaves the field out.
-fn log_failure(kind: ApproovErrorKind, mode: Mode, trace_id: Option<&str>) {
-    if let Some(limiter) = crate::check::log::limiter_for(kind) {
-        return limiter.warn(mode, trace_id);
-    }
-    match mode {
-        Mode::Monitor => tracing::warn!(
-            reason = kind.reason_code(),
-            mode = "monitor",
-            trace_id,
-            "Approov check failed; request let through (monitor mode)"
-        ),
-        _ if kind.is_client_fault() => tracing::debug!(
-            reason = kind.reason_code(),
-            trace_id,
-            "Approov check failed; request rejected"
-        ),
-        _ => tracing::warn!(
-            reason = kind.reason_code(),
-            trace_id,
-            "Approov check failed; request rejected"
-        ),
     }
 }
 

@@ -3,7 +3,7 @@
 //! Never enable this feature in production builds: it mints tokens.
 
 mod signer;
-pub use signer::{InstallationKey, RequestSigner, SignatureEncoding, SignerError};
+pub use signer::{AccountKey, InstallationKey, RequestSigner, SignatureEncoding, SignerError};
 mod token;
 pub use token::{DEFAULT_TOKEN_LIFETIME, MintError, TokenBuilder};
 mod cache;

@@ -13,6 +13,7 @@ use http::request::Parts;
 use http::uri::Authority;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
 
 use crate::check::signing::normalize_authority;
 
@@ -85,6 +86,92 @@ impl fmt::Debug for InstallationKey {
     }
 }
 
+/// An account message signing key, as an attested app holds it: the HMAC-SHA256 key of its
+/// `account` signatures, and the key's id, which the app's tokens carry as `mskid`. Configure
+/// the layer with the same key (`APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW` for
+/// [`from_text`](Self::from_text), or [`SigningConfig::with_account_key`](crate::SigningConfig::with_account_key)
+/// with [`as_bytes`](Self::as_bytes)), and mint tokens with
+/// [`TokenBuilder::mskid`](crate::test_util::TokenBuilder::mskid).
+///
+/// `Debug` never shows the key; the key is wiped on drop.
+pub struct AccountKey {
+    key: Zeroizing<Vec<u8>>,
+    mskid: String,
+}
+
+impl AccountKey {
+    /// The key Approov's test SDK uses: the HMAC is keyed with the *text* itself (its bytes,
+    /// not decoded), and the key id is the text's first six characters.
+    ///
+    /// # Errors
+    ///
+    /// [`SignerError::KeyGeneration`] for a text shorter than six characters, or not ASCII.
+    pub fn from_text(text: &str) -> Result<Self, SignerError> {
+        let text = text.trim();
+        let mskid = text
+            .get(..6)
+            .filter(|_| text.is_ascii())
+            .ok_or(SignerError::KeyGeneration)?;
+        Ok(Self {
+            mskid: mskid.to_owned(),
+            key: Zeroizing::new(text.as_bytes().to_vec()),
+        })
+    }
+
+    /// A key of these bytes, under this `mskid`.
+    pub fn from_bytes(key: &[u8], mskid: impl Into<String>) -> Self {
+        Self {
+            key: Zeroizing::new(key.to_vec()),
+            mskid: mskid.into(),
+        }
+    }
+
+    /// A fresh random 48-byte key under this `mskid`, written as base64url (64 characters)
+    /// when given to the layer as text.
+    ///
+    /// # Errors
+    ///
+    /// [`SignerError::KeyGeneration`] if the system's random source fails.
+    pub fn generate(mskid: impl Into<String>) -> Result<Self, SignerError> {
+        let mut key = Zeroizing::new(vec![0u8; 48]);
+        aws_lc_rs::rand::fill(&mut key).map_err(|_| SignerError::KeyGeneration)?;
+        Ok(Self {
+            key,
+            mskid: mskid.into(),
+        })
+    }
+
+    /// The key id, for the token's `mskid` claim.
+    #[must_use]
+    pub fn mskid(&self) -> &str {
+        &self.mskid
+    }
+
+    /// The bytes that key the HMAC.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The HMAC-SHA256 of `message`: the raw 32 bytes an `account` signature carries.
+    #[must_use]
+    pub fn sign(&self, message: &[u8]) -> [u8; 32] {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.key);
+        let mut tag = [0u8; 32];
+        tag.copy_from_slice(aws_lc_rs::hmac::sign(&key, message).as_ref());
+        tag
+    }
+}
+
+impl fmt::Debug for AccountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountKey")
+            .field("mskid", &self.mskid)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
 /// How the signature is written. `Content-Digest` is a byte sequence (`sha-256=:<base64>:`)
 /// whatever this says, as every SDK sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,12 +182,14 @@ pub enum SignatureEncoding {
     #[default]
     ByteSequence,
     /// A structured-field string, `install="<base64>"`, as the Android SDK (OkHttp) sends it
-    /// since late 2025.
+    /// since late 2025, and its `account` signature from 3.5.x up to 3.5.7.
     String,
 }
 
-/// Signs an `http::Request` as the Approov SDKs do (RFC 9421, label `install`,
-/// `alg="ecdsa-p256-sha256"`).
+/// Signs an `http::Request` as the Approov SDKs do (RFC 9421): with the installation key
+/// (label `install`, `alg="ecdsa-p256-sha256"`), with the account key (label `account`,
+/// `alg="hmac-sha256"`), or with both, as two members of `Signature-Input` and `Signature` over
+/// the same components (OkHttp 3.7 and later).
 ///
 /// The default components are, in the SDKs' order, `@method`, `@target-uri`, the token header,
 /// and, when present, `approov-traceid`, `authorization` (listed again when it is the token
@@ -113,7 +202,7 @@ pub enum SignatureEncoding {
 /// for a request without a scheme.
 ///
 /// ```
-/// use tower_approov::test_util::{InstallationKey, RequestSigner};
+/// use tower_approov::test_util::{AccountKey, InstallationKey, RequestSigner};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let key = InstallationKey::generate()?;
@@ -124,12 +213,21 @@ pub enum SignatureEncoding {
 /// RequestSigner::new(&key).android().sign(&mut request)?;
 /// assert!(request.headers().contains_key("signature-input"));
 /// assert!(request.headers().contains_key("content-digest"));
+///
+/// // Both members, as OkHttp 3.7 signs: the token then carries `ipk` and `mskid`.
+/// let account = AccountKey::generate("acct01")?;
+/// let mut request = http::Request::get("https://api.example.com/orders")
+///     .header("approov-token", "a.b.c")
+///     .body(Vec::new())?;
+/// RequestSigner::new(&key).with_account(&account).sign(&mut request)?;
+/// assert!(request.headers()["signature"].to_str()?.contains("account=:"));
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RequestSigner<'k> {
-    key: &'k InstallationKey,
+    install: Option<&'k InstallationKey>,
+    account: Option<&'k AccountKey>,
     encoding: SignatureEncoding,
     created: Option<i64>,
     expires_in: Option<Duration>,
@@ -146,10 +244,29 @@ const OPTIONAL_HEADERS: [&str; 4] = [
 ];
 
 impl<'k> RequestSigner<'k> {
-    /// A signer with this key, the iOS encoding, and the SDK's defaults.
+    /// A signer with this installation key (label `install`), the iOS encoding, and the SDK's
+    /// defaults.
     pub fn new(key: &'k InstallationKey) -> Self {
+        Self::with_keys(Some(key), None)
+    }
+
+    /// A signer with this account key only (label `account`), as an app with account message
+    /// signing and no installation signing signs; the iOS encoding and the SDK's defaults.
+    pub fn account(key: &'k AccountKey) -> Self {
+        Self::with_keys(None, Some(key))
+    }
+
+    /// Also signs with this account key: two members, `install` then `account`, over the same
+    /// components, as OkHttp 3.7 and later sign.
+    pub fn with_account(mut self, key: &'k AccountKey) -> Self {
+        self.account = Some(key);
+        self
+    }
+
+    fn with_keys(install: Option<&'k InstallationKey>, account: Option<&'k AccountKey>) -> Self {
         Self {
-            key,
+            install,
+            account,
             encoding: SignatureEncoding::ByteSequence,
             created: None,
             expires_in: Some(Duration::from_secs(15)),
@@ -249,43 +366,56 @@ impl<'k> RequestSigner<'k> {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64),
         };
-        let mut params = String::from("(");
+        let mut list = String::from("(");
         for (i, component) in components.iter().enumerate() {
             if i > 0 {
-                params.push(' ');
+                list.push(' ');
             }
-            params.push('"');
-            params.push_str(component);
-            params.push('"');
+            list.push('"');
+            list.push_str(component);
+            list.push('"');
         }
-        // The SDKs' order: `alg`, `created`, `expires`.
-        params.push_str(&format!(");alg=\"ecdsa-p256-sha256\";created={created}"));
-        if let Some(expires_in) = self.expires_in {
-            params.push_str(&format!(
-                ";expires={}",
-                created + expires_in.as_secs() as i64
-            ));
-        }
-
-        let mut base = Vec::new();
+        list.push(')');
+        let mut lines = Vec::new();
         for component in &components {
-            base.extend_from_slice(format!("\"{component}\": ").as_bytes());
-            base.extend_from_slice(&component_value(method, uri, headers, component)?);
-            base.push(b'\n');
+            lines.extend_from_slice(format!("\"{component}\": ").as_bytes());
+            lines.extend_from_slice(&component_value(method, uri, headers, component)?);
+            lines.push(b'\n');
         }
-        base.extend_from_slice(b"\"@signature-params\": ");
-        base.extend_from_slice(params.as_bytes());
 
-        let signature = STANDARD.encode(self.key.sign(&base)?);
-        let signature = match self.encoding {
-            SignatureEncoding::ByteSequence => format!("install=:{signature}:"),
-            SignatureEncoding::String => format!("install=\"{signature}\""),
+        // The SDKs' order of parameters: `alg`, `created`, `expires`.
+        let params_for = |alg: &str| {
+            let mut params = format!("{list};alg=\"{alg}\";created={created}");
+            if let Some(expires_in) = self.expires_in {
+                params.push_str(&format!(
+                    ";expires={}",
+                    created + expires_in.as_secs() as i64
+                ));
+            }
+            let mut base = lines.clone();
+            base.extend_from_slice(b"\"@signature-params\": ");
+            base.extend_from_slice(params.as_bytes());
+            (params, base)
         };
-        headers.insert(
-            "signature-input",
-            HeaderValue::try_from(format!("install={params}"))?,
-        );
-        headers.insert("signature", HeaderValue::try_from(signature)?);
+        let (mut inputs, mut signatures) = (Vec::new(), Vec::new());
+        let mut add = |label: &str, params: String, signature: &[u8]| {
+            let signature = STANDARD.encode(signature);
+            signatures.push(match self.encoding {
+                SignatureEncoding::ByteSequence => format!("{label}=:{signature}:"),
+                SignatureEncoding::String => format!("{label}=\"{signature}\""),
+            });
+            inputs.push(format!("{label}={params}"));
+        };
+        if let Some(key) = self.install {
+            let (params, base) = params_for("ecdsa-p256-sha256");
+            add("install", params, &key.sign(&base)?);
+        }
+        if let Some(key) = self.account {
+            let (params, base) = params_for("hmac-sha256");
+            add("account", params, &key.sign(&base));
+        }
+        headers.insert("signature-input", HeaderValue::try_from(inputs.join(", "))?);
+        headers.insert("signature", HeaderValue::try_from(signatures.join(", "))?);
         Ok(())
     }
 

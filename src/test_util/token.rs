@@ -218,6 +218,13 @@ impl TokenBuilder {
         self.claim("ipk", base64_der.into())
     }
 
+    /// The id of the account message signing key (`mskid`), as tokens of accounts with
+    /// account message signing carry it: the key whose `account` signatures the layer checks
+    /// (see [`AccountKey::mskid`](crate::test_util::AccountKey::mskid)).
+    pub fn mskid(self, mskid: impl Into<String>) -> Self {
+        self.claim("mskid", mskid.into())
+    }
+
     /// A `pay` claim that binds the token to these header values, computed by
     /// [`pay_claim_for`](crate::pay_claim_for) exactly as the layer recomputes it.
     ///

@@ -476,3 +476,119 @@ fn an_empty_approov_token_binding_header_is_an_empty_error_not_binding_off() {
         "APPROOV_TOKEN_BINDING_HEADER",
     );
 }
+
+// --- Account message signing keys ------------------------------------------------------------
+
+const ACCOUNT_RAW: &str = "APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW";
+const ACCOUNT_BASE64URL: &str = "APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64URL";
+const ACCOUNT_BASE64: &str = "APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64";
+const ACCOUNT_KEY_ID: &str = "APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY_ID";
+
+#[test]
+fn two_readings_of_the_account_key_are_a_conflict_naming_both_and_showing_neither() {
+    for (first, second) in [
+        (ACCOUNT_BASE64URL, ACCOUNT_RAW),
+        (ACCOUNT_BASE64URL, ACCOUNT_BASE64),
+        (ACCOUNT_BASE64, ACCOUNT_RAW),
+    ] {
+        let vars = [(first, "a2V5LW9uZQ"), (second, "a2V5LXR3bw")];
+        let error = error_for(&vars);
+        assert!(
+            matches!(error, ConfigError::Conflict { variable, other } if variable == first && other == second),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(!message.contains("a2V5") && !format!("{error:?}").contains("a2V5"));
+    }
+}
+
+#[test]
+fn an_empty_account_key_variable_list_or_entry_is_a_config_error() {
+    for variable in [ACCOUNT_RAW, ACCOUNT_BASE64URL, ACCOUNT_BASE64] {
+        assert_empty(&[(variable, "")], variable);
+        assert_empty(&[(variable, " \n ")], variable);
+        assert_empty(&[(variable, "mskid1:")], variable);
+        assert_invalid(&[(variable, "a2V5,,b3RoZXI")], variable);
+        assert_invalid(&[(variable, "a2V5,")], variable);
+    }
+    assert_empty(&[(ACCOUNT_KEY_ID, " ")], ACCOUNT_KEY_ID);
+}
+
+#[test]
+fn account_keys_that_no_mskid_tells_apart_or_a_key_id_naming_no_key_are_config_errors() {
+    // Two keys without an mskid, two with the same one.
+    assert_invalid(&[(ACCOUNT_RAW, "first-key,second-key")], ACCOUNT_RAW);
+    assert_invalid(&[(ACCOUNT_RAW, "k1:first-key,k1:second-key")], ACCOUNT_RAW);
+    // The key id names the key given without one; here there is none.
+    assert_invalid(
+        &[(ACCOUNT_RAW, "k1:first-key"), (ACCOUNT_KEY_ID, "k2")],
+        ACCOUNT_KEY_ID,
+    );
+    assert_invalid(&[(ACCOUNT_KEY_ID, "k2")], ACCOUNT_KEY_ID);
+    // Not base64url; an mskid with a space; nine keys.
+    assert_invalid(&[(ACCOUNT_BASE64URL, "not+base64url/")], ACCOUNT_BASE64URL);
+    assert_invalid(&[(ACCOUNT_RAW, "my key:text")], ACCOUNT_RAW);
+    let nine: Vec<String> = (0..9).map(|i| format!("k{i}:key-{i}")).collect();
+    assert_invalid(&[(ACCOUNT_RAW, &nine.join(","))], ACCOUNT_RAW);
+    // What is well formed builds.
+    let eight = nine[..8].join(",");
+    for vars in [
+        vec![(ACCOUNT_RAW, eight.as_str())],
+        vec![
+            (ACCOUNT_RAW, "k1:first-key,second-key"),
+            (ACCOUNT_KEY_ID, "k2"),
+        ],
+        vec![(ACCOUNT_BASE64URL, "a2V5LW9uZQ"), (ACCOUNT_KEY_ID, "k1")],
+        vec![(ACCOUNT_BASE64, "a2V5LW9uZQ==")],
+    ] {
+        let _ = layer_with(&vars);
+    }
+}
+
+#[test]
+fn account_key_builder_errors_name_the_method_they_came_through() {
+    let builder = || {
+        tower_approov::ApproovConfig::builder()
+            .with_secret(b"s", None)
+            .unwrap()
+    };
+    for (error, method) in [
+        (
+            builder().with_account_key_raw(""),
+            "ApproovConfigBuilder::with_account_key_raw",
+        ),
+        (
+            builder().with_account_key_base64url("%%%"),
+            "ApproovConfigBuilder::with_account_key_base64url",
+        ),
+        (
+            builder().with_account_key_id("a b"),
+            "ApproovConfigBuilder::with_account_key_id",
+        ),
+        (
+            builder().with_account_key(b"", None),
+            "ApproovConfigBuilder::with_account_key",
+        ),
+    ] {
+        let error = error.expect_err(method);
+        assert!(error.to_string().starts_with(method), "{error}");
+    }
+    // Two keys without an mskid, refused by `build`, naming the `SigningConfig` method.
+    let error = builder()
+        .with_account_key(b"first", None)
+        .unwrap()
+        .with_account_key(b"second", None)
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ConfigError::Invalid {
+                variable: "SigningConfig::with_account_key",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}

@@ -36,6 +36,34 @@ fn no_key_source_says_which_variable_to_set_and_where_the_secret_comes_from() {
 }
 
 #[test]
+fn two_readings_of_the_account_key_say_which_two_and_to_keep_one() {
+    let text = message(&[
+        SECRET,
+        ("APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64URL", "a2V5"),
+        ("APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW", "a2V5"),
+    ]);
+    assert_eq!(
+        text,
+        "APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64URL and \
+         APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW are both set: they are two readings of the \
+         same key, so keep only the one that says how your key is written"
+    );
+}
+
+#[test]
+fn two_account_keys_without_an_mskid_are_refused_with_how_to_name_them() {
+    assert_eq!(
+        message(&[
+            SECRET,
+            ("APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW", "first,second")
+        ]),
+        "APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW has an invalid value: set it to one key, or \
+         `mskid:key` entries (at most one key without its mskid): with several keys, the \
+         token's mskid must say which one signed"
+    );
+}
+
+#[test]
 fn an_empty_variable_is_named_with_both_ways_out() {
     assert_eq!(
         message(&[("APPROOV_BASE64_SECRET", "  ")]),

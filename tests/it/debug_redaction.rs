@@ -106,6 +106,40 @@ fn a_config_error_never_shows_the_rejected_value() {
 }
 
 #[test]
+fn account_keys_in_a_configuration_show_their_ids_and_never_their_bytes_in_debug() {
+    let account_text = "account-key-text-Zq81";
+    let signing = tower_approov::SigningConfig::new(tower_approov::MessageSigning::Require)
+        .with_account_key_raw(&format!("kid001:{account_text}"))
+        .unwrap()
+        .with_account_key(b"account-bytes-Pw02", None)
+        .unwrap()
+        .with_account_key_id("kid002")
+        .unwrap();
+    let signing_debug = format!("{signing:?}");
+    assert!(
+        signing_debug.contains(
+            "account: AccountKeys { keys: [AccountKey { mskid: Some(\"kid001\"), reading: Raw, \
+             key: \"[redacted]\" }, AccountKey { mskid: None, reading: Bytes, key: \
+             \"[redacted]\" }], key_id: Some(\"kid002\") }"
+        ),
+        "{signing_debug}"
+    );
+    let config = builder().with_signing_config(signing).build().unwrap();
+    let layer = ApproovLayer::new(config.clone());
+    for text in [
+        signing_debug,
+        format!("{config:?} {config:#?}"),
+        format!("{layer:?} {layer:#?}"),
+    ] {
+        assert_clean("config with account keys", &text);
+        for key in [account_text, "account-bytes-Pw02"] {
+            assert!(!text.contains(key), "{text}");
+        }
+        assert!(text.contains("[redacted]"), "{text}");
+    }
+}
+
+#[test]
 fn mode_handle_debug_shows_the_mode() {
     let layer = ApproovLayer::new(builder().with_mode(Mode::Monitor).build().unwrap());
     assert_eq!(format!("{:?}", layer.mode_handle()), "ModeHandle(Monitor)");

@@ -52,6 +52,8 @@ async fn serve(config: ApproovConfig) -> SocketAddr {
                     "did_map": claims.get("did"),
                     "iat": claims.iat(),
                     "ip": claims.ip(),
+                    "mskid": claims.mskid(),
+                    "mskid_map": claims.get("mskid"),
                 })
                 .to_string()
             }),
@@ -137,6 +139,33 @@ async fn the_accessors_unescape_strings_and_agree_with_the_claims_map() {
     assert_eq!(seen["did_map"], seen["did"]);
     assert_eq!(seen["iat"], json!(1_700_000_000.0));
     assert_eq!(seen["ip"], json!("10.0.0.2"));
+}
+
+#[tokio::test]
+async fn mskid_is_read_by_its_accessor_and_is_absent_from_a_token_without_it() {
+    let addr = serve(config()).await;
+    let exp = now() + 600.0;
+    for (payload, mskid) in [
+        (
+            format!(r#"{{"exp":{exp},"did":"d","mskid":"aB3-_x"}}"#),
+            json!("aB3-_x"),
+        ),
+        // A failover token has no `mskid`; one that is not a string has no text to give.
+        (format!(r#"{{"exp":{exp},"did":"d"}}"#), Value::Null),
+        (
+            format!(r#"{{"exp":{exp},"did":"d","mskid":12}}"#),
+            Value::Null,
+        ),
+    ] {
+        let token = mint_raw(&payload);
+        let (status, body) = get_with(addr, "/accessors", &[("approov-token", &token)]).await;
+        assert_eq!(status, 200, "{payload}");
+        let seen: Value = serde_json::from_str(body.trim()).unwrap();
+        assert_eq!(seen["mskid"], mskid, "{payload}");
+        if mskid.is_string() {
+            assert_eq!(seen["mskid_map"], mskid);
+        }
+    }
 }
 
 async fn kind_of(config: ApproovConfig, token: &str) -> (http::StatusCode, ApproovErrorKind) {

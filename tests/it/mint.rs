@@ -133,3 +133,75 @@ fn an_asymmetric_algorithm_without_a_key_file_is_refused_with_a_hint() {
     let error = example::mint(&args(&["--alg", "ES256", "--secret", &secret_text()])).unwrap_err();
     assert_eq!(error, "--alg ES256 needs --key-pem FILE");
 }
+
+#[test]
+fn an_account_key_mint_carries_its_mskid_and_its_curl_line_is_signed_as_the_layer_checks_it() {
+    let secret = secret_text();
+    let key = "FTkUk12gJ-1lo7_VomzwDNr5vzhPVWmQe3Qz_TGl9nh30ob_VW3aVqfkqQMEJVZK";
+    let url = "https://api.example.com/v1/orders?page=1";
+    let args = args(&["--secret", &secret, "--account-key", key, "--curl", url]);
+    let token = example::mint(&args).unwrap();
+    let signed = example::account_signature(&args, &token, url).unwrap();
+    let line = example::curl_line_with(&args, &token, url, &signed);
+    assert!(line.contains("-H 'signature-input: account=("), "{line}");
+    assert!(line.contains("-H 'signature: account=:"), "{line}");
+
+    // The layer, configured with the same key as its text, takes the request.
+    let config = ApproovConfig::builder()
+        .with_base64_secret(&secret)
+        .unwrap()
+        .with_message_signing(tower_approov::MessageSigning::Require)
+        .with_account_key_raw(key)
+        .unwrap()
+        .with_account_key_id("FTkUk1")
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut headers = vec![
+        ("host".to_owned(), "api.example.com".to_owned()),
+        ("approov-token".to_owned(), token.clone()),
+    ];
+    headers.extend(signed.clone());
+    let check = |headers: &[(String, String)], target: &str| {
+        let request = tower_approov::ApproovRequest::new("GET", target, headers);
+        match config.check(&request) {
+            tower_approov::Verdict::Accept(claims) => Ok(claims.mskid().map(str::to_owned)),
+            tower_approov::Verdict::Reject(error) => Err(error.kind()),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        check(&headers, "/v1/orders?page=1"),
+        Ok(Some("FTkUk1".to_owned()))
+    );
+    assert_eq!(
+        check(&headers, "/v1/orders?page=2"),
+        Err(ApproovErrorKind::AccountSignatureInvalid)
+    );
+
+    // --mskid names another key: the token says so, and the layer refuses it.
+    let args = args_with_mskid(&secret, key, url);
+    let token = example::mint(&args).unwrap();
+    let mut headers = vec![
+        ("host".to_owned(), "api.example.com".to_owned()),
+        ("approov-token".to_owned(), token.clone()),
+    ];
+    headers.extend(example::account_signature(&args, &token, url).unwrap());
+    assert_eq!(
+        check(&headers, "/v1/orders?page=1"),
+        Err(ApproovErrorKind::AccountKeyIdMismatch)
+    );
+}
+
+fn args_with_mskid(secret: &str, key: &str, url: &str) -> example::Args {
+    args(&[
+        "--secret",
+        secret,
+        "--account-key",
+        key,
+        "--mskid",
+        "other1",
+        "--curl",
+        url,
+    ])
+}

@@ -880,3 +880,7 @@ async fn inside_a_nested_router_the_prefix_is_gone_so_signatures_do_not_verify_t
     .await
     .assert_rejected(Kind::MessageSignatureInvalid);
 }
+
+// ---- account signatures and two members (APPROOV.md section 3b) -------------------------------
+
+mod account;

@@ -215,6 +215,158 @@ async fn a_trace_id_with_bytes_that_are_not_visible_ascii_is_left_out() {
     }
 }
 
+// ---- Approov-Status ----------------------------------------------------------------------------
+
+/// The failure line logged for `GET /` with these headers, and the answer.
+async fn failure_line(vars: &[(&'static str, &str)], headers: &[(&str, &str)]) -> (Answer, String) {
+    let addr = serve(config(vars).unwrap()).await;
+    let (logs, _guard) = capture();
+    let answer = raw(addr, "GET / HTTP/1.1", headers, b"").await;
+    let lines = failure_lines(&logs);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    (answer, lines[0].clone())
+}
+
+#[tokio::test]
+async fn an_empty_token_sent_with_a_status_keeps_its_reason_and_is_logged_with_the_sdks_status() {
+    for (token, kind) in [(Some(""), Kind::EmptyToken), (None, Kind::MissingToken)] {
+        let mut headers = vec![
+            ("Host", "api.example.com"),
+            ("Approov-Status", "no_network"),
+        ];
+        headers.extend(token.map(|t| ("Approov-Token", t)));
+        let (answer, line) = failure_line(&[], &headers).await;
+        answer.assert_rejected(kind);
+        // Never in the response.
+        assert!(!answer.head.contains("no_network") && !answer.body.contains("no_network"));
+        assert!(line.contains("approov_status=\"no_network\""), "{line}");
+        assert!(
+            line.contains(&format!("reason=\"{}\"", kind.reason_code())),
+            "{line}"
+        );
+        // Its own message: the SDK said why it had no token.
+        assert!(line.contains("the SDK's status says why"), "{line}");
+        assert_eq!(level(&line), "DEBUG", "{line}");
+    }
+    // Without a status, the plain message: something sent no token and said nothing.
+    let (_, line) = failure_line(&[], &[("Host", "api.example.com"), ("Approov-Token", "")]).await;
+    assert!(
+        !line.contains("approov_status") && !line.contains("status says why"),
+        "{line}"
+    );
+    assert!(line.contains("reason=\"empty_token\""), "{line}");
+}
+
+#[tokio::test]
+async fn the_status_is_logged_beside_every_reason_and_in_monitor_mode() {
+    let expired = tower_approov::test_util::TokenBuilder::hs256(SECRET)
+        .expired_since(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let headers = [
+        ("Host", "api.example.com"),
+        ("Approov-Token", expired.as_str()),
+        ("Approov-Status", "success"),
+        ("Approov-TraceID", TRACE),
+    ];
+    let (answer, line) = failure_line(&[], &headers).await;
+    answer.assert_rejected(Kind::Expired);
+    assert!(line.contains("approov_status=\"success\""), "{line}");
+    assert!(line.contains(&format!("trace_id=\"{TRACE}\"")), "{line}");
+    let (answer, line) = failure_line(&[("APPROOV_MODE", "monitor")], &headers).await;
+    answer.assert_ok("");
+    assert_eq!(level(&line), "WARN", "{line}");
+    assert!(line.contains("approov_status=\"success\""), "{line}");
+    assert!(line.contains("reason=\"expired\""), "{line}");
+}
+
+#[tokio::test]
+async fn a_status_longer_than_128_characters_or_not_visible_ascii_is_left_out_of_the_logs() {
+    let longest = "s".repeat(128);
+    let (_, line) = failure_line(&[], &[("Host", "h"), ("Approov-Status", &longest)]).await;
+    assert!(
+        line.contains(&format!("approov_status=\"{longest}\"")),
+        "{line}"
+    );
+    let longer = "s".repeat(129);
+    for value in [longer.as_str(), "no network"] {
+        let (answer, line) = failure_line(&[], &[("Host", "h"), ("Approov-Status", value)]).await;
+        answer.assert_rejected(Kind::MissingToken);
+        assert!(!line.contains("approov_status"), "{line}");
+        assert!(line.contains("reason=\"missing_token\""), "{line}");
+    }
+    // Sent twice: which one would the logs believe? Neither.
+    let (_, line) = failure_line(
+        &[],
+        &[
+            ("Host", "h"),
+            ("Approov-Status", "no_network"),
+            ("Approov-Status", "success"),
+        ],
+    )
+    .await;
+    assert!(!line.contains("approov_status"), "{line}");
+}
+
+#[cfg(feature = "metrics")]
+#[test]
+fn missing_and_empty_tokens_with_a_status_are_counted_by_status_and_an_unknown_status_as_other() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let addr = serve(config(&[]).unwrap()).await;
+            for (token, status) in [
+                (Some(""), Some("no_network")),
+                (Some(""), Some("no_network")),
+                (None, Some("mitm_detected")),
+                (Some(""), Some("made-up-by-a-client")),
+                // Not counted: no status, or a token that was there (and failed).
+                (Some(""), None),
+                (Some("a.b.c"), Some("no_network")),
+            ] {
+                let mut headers = vec![("Host", "api.example.com")];
+                headers.extend(token.map(|t| ("Approov-Token", t)));
+                headers.extend(status.map(|s| ("Approov-Status", s)));
+                raw(addr, "GET / HTTP/1.1", &headers, b"").await;
+            }
+        });
+    });
+    let mut counts = std::collections::BTreeMap::new();
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let key = key.key();
+        if key.name() != "approov_token_status_total" {
+            continue;
+        }
+        let label = |name: &str| {
+            key.labels()
+                .find(|l| l.key() == name)
+                .map(|l| l.value().to_owned())
+                .unwrap()
+        };
+        if let DebugValue::Counter(n) = value {
+            counts.insert((label("reason"), label("status")), n);
+        }
+    }
+    let expected = [
+        (("empty_token", "no_network"), 2),
+        (("empty_token", "other"), 1),
+        (("missing_token", "mitm_detected"), 1),
+    ];
+    assert_eq!(
+        counts,
+        expected
+            .into_iter()
+            .map(|((r, s), n)| ((r.to_owned(), s.to_owned()), n))
+            .collect()
+    );
+}
+
 // ---- the token prefix ------------------------------------------------------------------------
 
 #[tokio::test]

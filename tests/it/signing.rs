@@ -14,7 +14,7 @@ use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256, Sha512};
 use tower::ServiceExt as _;
-use tower_approov::test_util::{InstallationKey, RequestSigner};
+use tower_approov::test_util::{AccountKey, InstallationKey, RequestSigner, TokenBuilder};
 use tower_approov::{
     ApproovConfig, ApproovConfigBuilder, ApproovError, ApproovErrorKind, ApproovLayer, ConfigError,
     ForwardedHeaders, MessageSigning, SigningConfig,
@@ -116,9 +116,14 @@ async fn assert_rejected(response: Response<Body>, expected: ApproovErrorKind) {
 }
 
 // ---- accepted ------------------------------------------------------------------------------
+//
+// These sign with the crate's `RequestSigner`, which writes the RFC 9421 form of every URL:
+// `.ios()` and `.android()` choose only how the signature value is encoded. The shapes each SDK
+// really sends (its URL forms, its component order) are in `sdk_signing.rs`, with bases written
+// out by hand; the signer's own bases are compared with hand-written ones at the end of this file.
 
 #[tokio::test]
-async fn a_get_signed_as_ios_signs_passes_in_require_mode() {
+async fn a_get_signed_by_the_request_signer_with_a_byte_sequence_value_passes_in_require_mode() {
     let key = InstallationKey::generate().unwrap();
     let mut request = get_request(&token(&key));
     RequestSigner::new(&key).ios().sign(&mut request).unwrap();
@@ -135,7 +140,8 @@ async fn a_get_signed_as_ios_signs_passes_in_require_mode() {
 }
 
 #[tokio::test]
-async fn a_post_signed_as_android_signs_passes_and_the_handler_gets_the_same_body() {
+async fn a_post_signed_by_the_request_signer_with_a_string_value_passes_and_the_handler_gets_the_same_body()
+ {
     let key = InstallationKey::generate().unwrap();
     let body = r#"{"item":42,"note":"unchanged"}"#;
     let mut request = post(&token(&key), body);
@@ -163,7 +169,7 @@ async fn a_post_signed_as_android_signs_passes_and_the_handler_gets_the_same_bod
 }
 
 #[tokio::test]
-async fn a_post_signed_as_ios_signs_passes_with_a_byte_sequence_digest() {
+async fn a_post_signed_by_the_request_signer_passes_with_a_byte_sequence_digest() {
     let key = InstallationKey::generate().unwrap();
     let mut request = post(&token(&key), "[1,2,3]");
     RequestSigner::new(&key).ios().sign(&mut request).unwrap();
@@ -1071,6 +1077,180 @@ fn a_public_origin_with_a_path_is_a_config_error_naming_the_variable() {
 fn the_installation_key_debug_output_is_redacted() {
     let key = InstallationKey::generate().unwrap();
     assert_eq!(format!("{key:?}"), "InstallationKey([redacted])");
+}
+
+#[test]
+fn the_account_key_debug_output_shows_its_mskid_and_not_the_key() {
+    let key = AccountKey::from_text(ACCOUNT_KEY_TEXT).unwrap();
+    assert_eq!(
+        format!("{key:?}"),
+        "AccountKey { mskid: \"FTkUk1\", key: \"[redacted]\" }"
+    );
+}
+
+// ---- the request signer against bases written out by hand ----------------------------------
+
+/// A key shaped as Approov's test SDK key: a 64-character base64url text keying the HMAC.
+const ACCOUNT_KEY_TEXT: &str = "FTkUk12gJ-1lo7_VomzwDNr5vzhPVWmQe3Qz_TGl9nh30ob_VW3aVqfkqQMEJVZK";
+const CREATED: i64 = 1_790_000_000;
+
+/// The member `label` of a `Signature` field: its bytes.
+fn member_bytes(field: &str, label: &str) -> Vec<u8> {
+    let value = field
+        .split(", ")
+        .find_map(|m| m.strip_prefix(&format!("{label}=")))
+        .unwrap_or_else(|| panic!("no {label} in {field}"));
+    STANDARD.decode(value.trim_matches([':', '"'])).unwrap()
+}
+
+/// A GET of `URL` with a token and a trace id, as the signer's tests send it.
+fn traced_get() -> Request<String> {
+    Request::get(URL)
+        .header("approov-token", "a.b.c")
+        .header("approov-traceid", " 7f3a ")
+        .body(String::new())
+        .unwrap()
+}
+
+/// The SDK's base for [`traced_get`], with the label's `alg`, written out by hand.
+fn traced_get_base(alg: &str) -> String {
+    format!(
+        "\"@method\": GET\n\
+         \"@target-uri\": https://api.example.com/v1/orders?page=2\n\
+         \"approov-token\": a.b.c\n\
+         \"approov-traceid\": 7f3a\n\
+         \"@signature-params\": (\"@method\" \"@target-uri\" \"approov-token\" \"approov-traceid\");alg=\"{alg}\";created=1790000000;expires=1790000015"
+    )
+}
+
+/// Whether `signature` (raw `r||s`) is `key`'s over `base`, checked with aws-lc-rs alone.
+fn ecdsa_verifies(key: &InstallationKey, base: &str, signature: &[u8]) -> bool {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+    let spki = STANDARD.decode(key.ipk().unwrap()).unwrap();
+    // The uncompressed point is the SPKI's last 65 bytes.
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &spki[spki.len() - 65..])
+        .verify(base.as_bytes(), signature)
+        .is_ok()
+}
+
+/// HMAC-SHA256 with aws-lc-rs alone.
+fn hmac(key: &[u8], base: &str) -> Vec<u8> {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    aws_lc_rs::hmac::sign(&key, base.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+#[test]
+fn the_request_signers_install_base_is_the_hand_written_sdk_base() {
+    let key = InstallationKey::generate().unwrap();
+    let mut request = traced_get();
+    RequestSigner::new(&key)
+        .with_created(CREATED)
+        .sign(&mut request)
+        .unwrap();
+    let headers = request.headers();
+    assert_eq!(
+        headers["signature-input"],
+        r#"install=("@method" "@target-uri" "approov-token" "approov-traceid");alg="ecdsa-p256-sha256";created=1790000000;expires=1790000015"#
+    );
+    let signature = member_bytes(headers["signature"].to_str().unwrap(), "install");
+    let base = traced_get_base("ecdsa-p256-sha256");
+    assert!(ecdsa_verifies(&key, &base, &signature));
+    assert!(!ecdsa_verifies(&key, &format!("{base}\n"), &signature));
+}
+
+#[test]
+fn the_request_signers_account_mac_is_the_hmac_of_the_hand_written_sdk_base_under_the_keys_text() {
+    let account = AccountKey::from_text(ACCOUNT_KEY_TEXT).unwrap();
+    assert_eq!(account.mskid(), "FTkUk1");
+    assert_eq!(account.as_bytes(), ACCOUNT_KEY_TEXT.as_bytes());
+    for (signer, prefix) in [
+        (RequestSigner::account(&account), "account=:"),
+        (RequestSigner::account(&account).android(), "account=\""),
+    ] {
+        let mut request = traced_get();
+        signer.with_created(CREATED).sign(&mut request).unwrap();
+        let headers = request.headers();
+        assert_eq!(
+            headers["signature-input"],
+            r#"account=("@method" "@target-uri" "approov-token" "approov-traceid");alg="hmac-sha256";created=1790000000;expires=1790000015"#
+        );
+        let field = headers["signature"].to_str().unwrap();
+        assert!(field.starts_with(prefix), "{field}");
+        assert_eq!(
+            member_bytes(field, "account"),
+            hmac(ACCOUNT_KEY_TEXT.as_bytes(), &traced_get_base("hmac-sha256"))
+        );
+    }
+}
+
+#[test]
+fn the_request_signer_with_both_keys_writes_install_then_account_over_the_same_components() {
+    let key = InstallationKey::generate().unwrap();
+    let account = AccountKey::from_text(ACCOUNT_KEY_TEXT).unwrap();
+    let mut request = traced_get();
+    RequestSigner::new(&key)
+        .with_account(&account)
+        .with_created(CREATED)
+        .sign(&mut request)
+        .unwrap();
+    let headers = request.headers();
+    let components = r#"("@method" "@target-uri" "approov-token" "approov-traceid")"#;
+    assert_eq!(
+        headers["signature-input"],
+        format!(
+            r#"install={components};alg="ecdsa-p256-sha256";created=1790000000;expires=1790000015, account={components};alg="hmac-sha256";created=1790000000;expires=1790000015"#
+        )
+        .as_str()
+    );
+    let field = headers["signature"].to_str().unwrap();
+    assert!(ecdsa_verifies(
+        &key,
+        &traced_get_base("ecdsa-p256-sha256"),
+        &member_bytes(field, "install")
+    ));
+    assert_eq!(
+        member_bytes(field, "account"),
+        hmac(ACCOUNT_KEY_TEXT.as_bytes(), &traced_get_base("hmac-sha256"))
+    );
+}
+
+#[tokio::test]
+async fn requests_the_signer_signs_with_the_account_key_alone_or_with_both_keys_pass_the_layer() {
+    let key = InstallationKey::generate().unwrap();
+    let account = AccountKey::generate("acct01").unwrap();
+    let config = builder(MessageSigning::Require)
+        .with_account_key(account.as_bytes(), Some(account.mskid()))
+        .unwrap()
+        .build()
+        .unwrap();
+    let token = TokenBuilder::hs256(SECRET)
+        .ipk(key.ipk().unwrap())
+        .mskid(account.mskid())
+        .did("device-1")
+        .build()
+        .unwrap();
+    for signer in [
+        RequestSigner::account(&account),
+        RequestSigner::new(&key).with_account(&account),
+        RequestSigner::account(&account).android(),
+    ] {
+        let mut request = post(&token, r#"{"item":7}"#);
+        signer.sign(&mut request).unwrap();
+        let response = send(config.clone(), request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(body_text(response).await, r#"{"item":7}"#);
+    }
+    // Another account key's signature: refused with the account's own reason.
+    let other = AccountKey::generate("acct01").unwrap();
+    let mut request = post(&token, "{}");
+    RequestSigner::account(&other).sign(&mut request).unwrap();
+    assert_rejected(
+        send(config, request).await,
+        ApproovErrorKind::AccountSignatureInvalid,
+    )
+    .await;
 }
 
 // ---- real HTTP on loopback -----------------------------------------------------------------

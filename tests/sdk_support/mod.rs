@@ -39,6 +39,43 @@ pub fn token_with(ipk: Option<&str>) -> String {
     .unwrap()
 }
 
+/// An Approov-shaped HS256 token with `ipk` and `mskid` when given: the claims of a token from
+/// an account with installation and account message signing (both), one of them, or neither (a
+/// failover token).
+pub fn token_of(ipk: Option<&str>, mskid: Option<&str>) -> String {
+    config(&[]).unwrap();
+    let mut claims = json!({"exp": now() + 600.5, "did": "device-1", "ip": "127.0.0.1"});
+    if let Some(ipk) = ipk {
+        claims["ipk"] = Value::String(ipk.to_owned());
+    }
+    if let Some(mskid) = mskid {
+        claims["mskid"] = Value::String(mskid.to_owned());
+    }
+    jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET).unwrap(),
+    )
+    .unwrap()
+}
+
+/// The HMAC-SHA256 of `base` under `key`, standard base64: an `account` signature computed
+/// with aws-lc-rs directly, never by the crate.
+pub fn account_mac(key: &[u8], base: &str) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    STANDARD.encode(aws_lc_rs::hmac::sign(&key, base.as_bytes()))
+}
+
+/// The SDK's parameters for these covered components and this `alg`: `alg`, `created`,
+/// `expires` (15 s later), in that order.
+pub fn sdk_params_for(alg: &str, components: &str) -> String {
+    let created = now() as i64;
+    format!(
+        "({components});alg=\"{alg}\";created={created};expires={}",
+        created + 15
+    )
+}
+
 /// A token carrying `key`'s `ipk`.
 pub fn token(key: &InstallationKey) -> String {
     token_with(Some(&key.ipk().unwrap()))

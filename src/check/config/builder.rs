@@ -437,6 +437,71 @@ impl ApproovConfigBuilder {
         Ok(self)
     }
 
+    /// Adds account message signing keys, decoded from base64url: see
+    /// [`SigningConfig::with_account_key_base64url`]. Message signing must be on
+    /// ([`with_message_signing`](Self::with_message_signing)) for them to be used.
+    ///
+    /// # Errors
+    ///
+    /// As [`SigningConfig::with_account_key_base64url`], naming this method.
+    pub fn with_account_key_base64url(mut self, keys: &str) -> Result<Self, ConfigError> {
+        const SETTING: &str = "ApproovConfigBuilder::with_account_key_base64url";
+        self.signing = renamed(self.signing.with_account_key_base64url(keys), SETTING)?;
+        Ok(self)
+    }
+
+    /// Adds account message signing keys, decoded from standard base64: see
+    /// [`SigningConfig::with_account_key_base64`].
+    ///
+    /// # Errors
+    ///
+    /// As [`SigningConfig::with_account_key_base64`], naming this method.
+    pub fn with_account_key_base64(mut self, keys: &str) -> Result<Self, ConfigError> {
+        const SETTING: &str = "ApproovConfigBuilder::with_account_key_base64";
+        self.signing = renamed(self.signing.with_account_key_base64(keys), SETTING)?;
+        Ok(self)
+    }
+
+    /// Adds account message signing keys whose text itself keys the HMAC: see
+    /// [`SigningConfig::with_account_key_raw`].
+    ///
+    /// # Errors
+    ///
+    /// As [`SigningConfig::with_account_key_raw`], naming this method.
+    pub fn with_account_key_raw(mut self, keys: &str) -> Result<Self, ConfigError> {
+        const SETTING: &str = "ApproovConfigBuilder::with_account_key_raw";
+        self.signing = renamed(self.signing.with_account_key_raw(keys), SETTING)?;
+        Ok(self)
+    }
+
+    /// Adds one account message signing key given as its bytes, under its `mskid` if given:
+    /// see [`SigningConfig::with_account_key`].
+    ///
+    /// # Errors
+    ///
+    /// As [`SigningConfig::with_account_key`], naming this method.
+    pub fn with_account_key(
+        mut self,
+        key: &[u8],
+        mskid: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        const SETTING: &str = "ApproovConfigBuilder::with_account_key";
+        self.signing = renamed(self.signing.with_account_key(key, mskid), SETTING)?;
+        Ok(self)
+    }
+
+    /// The `mskid` of the account key given without one: see
+    /// [`SigningConfig::with_account_key_id`]. Defaults to none.
+    ///
+    /// # Errors
+    ///
+    /// As [`SigningConfig::with_account_key_id`], naming this method.
+    pub fn with_account_key_id(mut self, mskid: &str) -> Result<Self, ConfigError> {
+        const SETTING: &str = "ApproovConfigBuilder::with_account_key_id";
+        self.signing = renamed(self.signing.with_account_key_id(mskid), SETTING)?;
+        Ok(self)
+    }
+
     /// Checks the configuration and prepares everything the request path needs.
     ///
     /// # Errors
@@ -498,6 +563,12 @@ impl ApproovConfigBuilder {
             self.signing.max_body_bytes <= MAX_SIGNATURE_MAX_BODY_BYTES,
             "SigningConfig::with_max_body_bytes",
             SIGNATURE_MAX_BODY_BYTES_EXPECTED,
+        )?;
+        // The keys from the environment were checked as they were read; keys added with the
+        // builder are checked here, with them.
+        self.signing.account.validate(
+            "SigningConfig::with_account_key",
+            "SigningConfig::with_account_key_id",
         )?;
         #[cfg(feature = "jwks-url")]
         if let Some(options) = &self.jwks_url {
@@ -606,4 +677,17 @@ impl ApproovConfigBuilder {
         };
         Ok((config, first))
     }
+}
+
+/// A `SigningConfig` setter's result, its error naming the builder method it was called
+/// through.
+fn renamed<T>(result: Result<T, ConfigError>, setting: &'static str) -> Result<T, ConfigError> {
+    result.map_err(|error| match error {
+        ConfigError::Empty { .. } => ConfigError::Empty { variable: setting },
+        ConfigError::Invalid { expected, .. } => ConfigError::Invalid {
+            variable: setting,
+            expected,
+        },
+        other => other,
+    })
 }

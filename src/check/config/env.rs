@@ -22,8 +22,9 @@ impl ApproovConfigBuilder {
     ///
     /// Key sources never come from both places: if the environment names one
     /// (`APPROOV_BASE64_SECRET`, `APPROOV_BASE64URL_SECRET`, `APPROOV_PUBLIC_KEY_PEM`,
-    /// `APPROOV_JWKS`, `APPROOV_JWKS_URL`, or what decides the fetched keys,
-    /// `APPROOV_JWKS_CA_FILE` and `APPROOV_JWKS_PROXY`) and the file names another one, that is
+    /// `APPROOV_JWKS`, `APPROOV_JWKS_URL`, what decides the fetched keys,
+    /// `APPROOV_JWKS_CA_FILE` and `APPROOV_JWKS_PROXY`, or the account message signing key
+    /// `APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_*` and `..._KEY_ID`) and the file names another one, that is
     /// an error: a settings file nobody meant to load must not add keys to those the
     /// environment gives. The names of the variables taken from the file (never their
     /// values) are logged at `info`.
@@ -301,7 +302,7 @@ const ENV_FILE: &str = "APPROOV_ENV_FILE";
 /// The variables that say which keys verify tokens: the key sources, and what decides the
 /// keys fetched from a JWKS URL (whose CA is trusted, which proxy may answer). They are taken
 /// from one place only (see [`EnvFile::check_key_sources`]).
-const KEY_SOURCES: [&str; 7] = [
+const KEY_SOURCES: [&str; 11] = [
     "APPROOV_BASE64_SECRET",
     "APPROOV_BASE64URL_SECRET",
     "APPROOV_PUBLIC_KEY_PEM",
@@ -309,6 +310,12 @@ const KEY_SOURCES: [&str; 7] = [
     "APPROOV_JWKS_URL",
     "APPROOV_JWKS_CA_FILE",
     "APPROOV_JWKS_PROXY",
+    // The account message signing key signs requests as the app: a stray settings file must
+    // not add one either.
+    "APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64URL",
+    "APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64",
+    "APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW",
+    "APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY_ID",
 ];
 
 /// A settings file and its variables.

@@ -7,13 +7,15 @@
 //! [`MAX_VERIFICATIONS`] signature verifications, whatever it holds.
 
 use std::borrow::Cow;
+use std::io::Write as _;
 
 use http::HeaderName;
 use http::uri::Authority;
-use sfv::{BareItem, InnerList, ItemSerializer, ListSerializer};
+use sfv::{BareItemFromInput, ItemSerializer};
 
 use super::CONTENT_DIGEST;
 use super::config::{ForwardedHeaders, SigningConfig, normalize_authority};
+use super::fields::Covered;
 use crate::check::error::ApproovErrorKind;
 use crate::check::request::{ApproovRequest, HeaderSource};
 
@@ -42,13 +44,13 @@ pub(crate) enum Form {
     OkHttp,
 }
 
-/// Every form, in the order they are tried.
-pub(crate) const FORMS: [Form; 3] = [Form::Rfc, Form::Verbatim, Form::OkHttp];
-
 /// The most signature verifications one request can cost: one per form. A request whose
 /// signature needs anything else (say, the root without `/` *and* OkHttp's encoding) is
 /// refused rather than tried a fourth way.
-pub(crate) const MAX_VERIFICATIONS: usize = FORMS.len();
+pub(crate) const MAX_VERIFICATIONS: usize = 3;
+
+/// Every form, in the order they are tried: one verification each at most.
+pub(crate) const FORMS: [Form; MAX_VERIFICATIONS] = [Form::Rfc, Form::Verbatim, Form::OkHttp];
 
 /// A rebuilt signature base, and whether it covers `content-digest`.
 #[derive(Debug)]
@@ -65,11 +67,12 @@ pub(crate) struct Built {
 ///
 /// As [`signature_base`], from the RFC form (the other forms fail in the same cases).
 pub(crate) fn verify_forms<H: HeaderSource + ?Sized>(
-    input: &InnerList,
+    input: &Covered<'_>,
     view: &View<'_, '_, H>,
     mut verify: impl FnMut(&[u8]) -> bool,
 ) -> Result<Option<Built>, ApproovErrorKind> {
-    let mut tried: Vec<Vec<u8>> = Vec::with_capacity(MAX_VERIFICATIONS);
+    // Empty until a form fails: an ordinary request allocates nothing here.
+    let mut tried: Vec<Vec<u8>> = Vec::new();
     for form in FORMS {
         let built = signature_base(input, view, form)?;
         if tried.contains(&built.base) {
@@ -83,7 +86,23 @@ pub(crate) fn verify_forms<H: HeaderSource + ?Sized>(
     Ok(None)
 }
 
-/// Builds the signature base for the covered components of `input`, in `form`.
+/// Whether `input` covers `@method`, `@target-uri` and the token header. A signature that
+/// leaves out the method, the URL or the token could be replayed on another request, or with
+/// another token: the SDKs always cover all three, and a signature that does not is refused
+/// before any base is built.
+pub(crate) fn covers_request(input: &Covered<'_>, token_header: &HeaderName) -> bool {
+    ["@method", "@target-uri", token_header.as_str()]
+        .iter()
+        .all(|required| {
+            input.items.iter().any(
+                |(item, _)| matches!(item, BareItemFromInput::String(s) if s.as_str() == *required),
+            )
+        })
+}
+
+/// Builds the signature base for the covered components of `input`, in `form`, as RFC 9421
+/// section 2.5 says (the components the SDKs need covered are checked apart, by
+/// [`covers_request`]).
 ///
 /// Supported: the derived components `@method`, `@target-uri`, `@authority`, `@scheme`,
 /// `@path`, `@query`, `@request-target`, and any header field, all without component
@@ -97,25 +116,26 @@ pub(crate) fn verify_forms<H: HeaderSource + ?Sized>(
 /// [`MessageSignatureInvalid`](ApproovErrorKind::MessageSignatureInvalid), as it would be if it
 /// had been stripped in flight.
 pub(crate) fn signature_base<H: HeaderSource + ?Sized>(
-    input: &InnerList,
+    input: &Covered<'_>,
     view: &View<'_, '_, H>,
     form: Form,
 ) -> Result<Built, ApproovErrorKind> {
     let request = view.request;
-    let mut base = Vec::with_capacity(512);
+    // Room for what the SDKs cover, a token of a few hundred bytes among it, without growing.
+    let mut base = Vec::with_capacity(1024);
     let mut origin: Option<(Cow<'_, str>, String)> = None;
     let mut seen: Vec<&str> = Vec::with_capacity(input.items.len());
     let mut covers_content_digest = false;
 
-    for item in &input.items {
-        let BareItem::String(name) = &item.bare_item else {
+    for (item, has_params) in &input.items {
+        let BareItemFromInput::String(name) = item else {
             return Err(ApproovErrorKind::SignatureMalformed);
         };
         let name = name.as_str();
         // Component names are lower case; no component parameters; a name at most twice (the
         // SDKs' duplicate `authorization`). More repeats would let a short `Signature-Input`
         // make a huge base, three times over.
-        if !item.params.is_empty()
+        if *has_params
             || name.bytes().any(|b| b.is_ascii_uppercase())
             || seen.iter().filter(|s| **s == name).count() >= 2
         {
@@ -123,9 +143,8 @@ pub(crate) fn signature_base<H: HeaderSource + ?Sized>(
         }
         seen.push(name);
 
-        let mut id = String::with_capacity(name.len() + 2);
-        let _ = ItemSerializer::with_buffer(&mut id).bare_item(&item.bare_item);
-        base.extend_from_slice(id.as_bytes());
+        // The component identifier: the name serialized as an RFC 8941 string.
+        push_sf_string(&mut base, name);
         base.extend_from_slice(b": ");
 
         if let Some(derived) = name.strip_prefix('@') {
@@ -211,31 +230,63 @@ pub(crate) fn signature_base<H: HeaderSource + ?Sized>(
         base.push(b'\n');
     }
 
-    // A signature that leaves out the method, the URL or the token could be replayed on
-    // another request, or with another token: the SDKs always cover all three.
-    let token = view.token_header.as_str();
-    if !["@method", "@target-uri", token]
-        .iter()
-        .all(|required| seen.contains(required))
-    {
-        return Err(ApproovErrorKind::MessageSignatureInvalid);
-    }
-
-    let mut params = String::with_capacity(128);
-    params.push_str("\"@signature-params\": ");
-    {
-        let mut list = ListSerializer::with_buffer(&mut params);
-        let mut inner = list.inner_list();
-        inner.items(&input.items);
-        let _ = inner.finish().parameters(&input.params);
-        let _ = list.finish();
-    }
-    base.extend_from_slice(params.as_bytes());
+    base.extend_from_slice(b"\"@signature-params\": ");
+    push_inner_list(&mut base, input);
 
     Ok(Built {
         base,
         covers_content_digest,
     })
+}
+
+/// Appends the RFC 8941 serialization of the covered components with their parameters: the
+/// value of `@signature-params`. Strings and integers, all the SDKs' parameters hold, are
+/// written here; any other bare item by `sfv`'s serializer.
+fn push_inner_list(base: &mut Vec<u8>, list: &Covered<'_>) {
+    base.push(b'(');
+    for (i, (item, _)) in list.items.iter().enumerate() {
+        if i > 0 {
+            base.push(b' ');
+        }
+        // A component with parameters never gets this far.
+        push_bare_item(base, item);
+    }
+    base.push(b')');
+    for (key, value) in &list.params {
+        base.push(b';');
+        base.extend_from_slice(key.as_str().as_bytes());
+        // A parameter that is `true` is written as its key alone.
+        if !matches!(value, BareItemFromInput::Boolean(true)) {
+            base.push(b'=');
+            push_bare_item(base, value);
+        }
+    }
+}
+
+fn push_bare_item(base: &mut Vec<u8>, item: &BareItemFromInput<'_>) {
+    match item {
+        BareItemFromInput::String(text) => push_sf_string(base, text.as_str()),
+        BareItemFromInput::Integer(n) => {
+            let _ = write!(base, "{}", i64::from(*n));
+        }
+        other => {
+            let mut text = String::new();
+            let _ = ItemSerializer::with_buffer(&mut text).bare_item(other);
+            base.extend_from_slice(text.as_bytes());
+        }
+    }
+}
+
+/// An RFC 8941 string: quoted, with `"` and `\` escaped.
+fn push_sf_string(base: &mut Vec<u8>, text: &str) {
+    base.push(b'"');
+    for &b in text.as_bytes() {
+        if b == b'"' || b == b'\\' {
+            base.push(b'\\');
+        }
+        base.push(b);
+    }
+    base.push(b'"');
 }
 
 /// The query characters OkHttp percent-encodes for `java.net.URI` (APPROOV.md section 3).
@@ -395,20 +446,19 @@ fn forwarded<H: HeaderSource + ?Sized>(
 #[cfg(test)]
 mod tests {
     use http::{HeaderMap, HeaderValue};
-    use sfv::{Dictionary, ListEntry, Parser};
 
     use super::*;
     use crate::check::signing::MessageSigning;
 
     static TOKEN: HeaderName = HeaderName::from_static("approov-token");
 
-    fn input(components: &str) -> InnerList {
-        let field = format!("install=({components});created=1;alg=\"ecdsa-p256-sha256\"");
-        let dictionary = Parser::new(&field).parse::<Dictionary>().unwrap();
-        match dictionary.get("install") {
-            Some(ListEntry::InnerList(list)) => list.clone(),
-            _ => panic!("not an inner list"),
-        }
+    /// A `Signature-Input` field of one `install` member covering `components`.
+    fn field(components: &str) -> String {
+        format!("install=({components});created=1;alg=\"ecdsa-p256-sha256\"")
+    }
+
+    fn input(field: &str) -> Covered<'_> {
+        crate::check::signing::fields::tests::covered(field, "install")
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -426,7 +476,8 @@ mod tests {
         let request = ApproovRequest::new("GET", target, &headers);
         let view = view(&request, config, &TOKEN);
         let mut bases = Vec::new();
-        let found = verify_forms(&input(components), &view, |base| {
+        let field = field(components);
+        let found = verify_forms(&input(&field), &view, |base| {
             bases.push(String::from_utf8(base.to_vec()).unwrap());
             false
         })
@@ -499,7 +550,8 @@ mod tests {
         let request = ApproovRequest::new("GET", "/?q=^|%41", &headers);
         let view = view(&request, &config, &TOKEN);
         let mut calls = 0;
-        verify_forms(&input(all), &view, |_| {
+        let all = field(all);
+        verify_forms(&input(&all), &view, |_| {
             calls += 1;
             false
         })
@@ -518,7 +570,7 @@ mod tests {
         let request = ApproovRequest::new("GET", "/caf%C3%A9?q=1", &headers);
         let view = view(&request, &config, &TOKEN);
         let base = |form| {
-            let built = signature_base(&input(components), &view, form).unwrap();
+            let built = signature_base(&input(&field(components)), &view, form).unwrap();
             String::from_utf8(built.base).unwrap()
         };
         assert!(base(Form::Rfc).contains(
@@ -543,7 +595,7 @@ mod tests {
         let request = ApproovRequest::new("GET", "/v1", &headers);
         let view = view(&request, &config, &token);
         let components = r#""@method" "@target-uri" "authorization" "authorization""#;
-        let built = signature_base(&input(components), &view, Form::Rfc).unwrap();
+        let built = signature_base(&input(&field(components)), &view, Form::Rfc).unwrap();
         assert_eq!(
             String::from_utf8(built.base).unwrap(),
             "\"@method\": GET\n\"@target-uri\": https://api.example.com/v1\n\
@@ -562,7 +614,7 @@ mod tests {
         let components =
             r#""@method" "@target-uri" "approov-token" "approov-token" "approov-token""#;
         assert_eq!(
-            signature_base(&input(components), &view, Form::Rfc).err(),
+            signature_base(&input(&field(components)), &view, Form::Rfc).err(),
             Some(ApproovErrorKind::SignatureMalformed)
         );
     }
@@ -624,5 +676,226 @@ mod tests {
             origin(&config, &[("host", "API.example.com:443")]),
             ("https".to_owned(), "api.example.com".to_owned())
         );
+    }
+
+    /// RFC 9421 Appendix B: the request signature bases the RFC publishes, rebuilt byte for
+    /// byte by the verifier's own builder from the RFC's example requests, and the published
+    /// signatures verified over them with the published keys (B.1). Each base below is the
+    /// RFC's text with its RFC 8792 line wrapping undone.
+    ///
+    /// Left out: B.2.2 covers `"@query-param";name="Pet"`, a component with a parameter, which
+    /// the builder refuses (shown below); B.2.4 and the response half of B.4 sign responses;
+    /// B.4's requests publish no signature base. The RSA-PSS signatures of B.2.1 and B.2.3 are
+    /// not verified (their bases are compared with the RFC's text only): the crate verifies no
+    /// RSA-PSS message signature.
+    mod rfc9421_appendix_b {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use jsonwebtoken::{Algorithm, DecodingKey};
+
+        use super::*;
+        use crate::check::signing::account::tests::hmac_sha256;
+        use crate::check::signing::account::{AccountKeys, Reading};
+        use crate::check::signing::{BASE64, decode_ipk};
+
+        /// The `Content-Digest` of B.2's `test-request`.
+        const CONTENT_DIGEST: &str = "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:";
+
+        /// The `Client-Cert` of B.3's request, as the TLS-terminating proxy added it.
+        const CLIENT_CERT: &str = ":MIIBqDCCAU6gAwIBAgIBBzAKBggqhkjOPQQDAjA6MRswGQYDVQQKDBJMZXQncyBBdXRoZW50aWNhdGUxGzAZBgNVBAMMEkxBIEludGVybWVkaWF0ZSBDQTAeFw0yMDAxMTQyMjU1MzNaFw0yMTAxMjMyMjU1MzNaMA0xCzAJBgNVBAMMAkJDMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8YnXXfaUgmnMtOXU/IncWalRhebrXmckC8vdgJ1p5Be5F/3YC8OthxM4+k1M6aEAEFcGzkJiNy6J84y7uzo9M6NyMHAwCQYDVR0TBAIwADAfBgNVHSMEGDAWgBRm3WjLa38lbEYCuiCPct0ZaSED2DAOBgNVHQ8BAf8EBAMCBsAwEwYDVR0lBAwwCgYIKwYBBQUHAwIwHQYDVR0RAQH/BBMwEYEPYmRjQGV4YW1wbGUuY29tMAoGCCqGSM49BAMCA0gAMEUCIBHda/r1vaL6G3VliL4/Di6YK0Q6bMjeSkC3dFCOOB8TAiEAx/kHSB4urmiZ0NX5r5XarmPk0wmuydBVoU4hBVZ1yhk=:";
+
+        /// B.2's `test-request`: `POST /foo?param=Value&Pet=dog` to `example.com`.
+        fn test_request_headers() -> HeaderMap {
+            headers(&[
+                ("host", "example.com"),
+                ("date", "Tue, 20 Apr 2021 02:07:55 GMT"),
+                ("content-type", "application/json"),
+                ("content-digest", CONTENT_DIGEST),
+                ("content-length", "18"),
+            ])
+        }
+
+        /// B.3's request as the service behind the proxy receives it.
+        fn proxied_request_headers() -> HeaderMap {
+            headers(&[
+                ("host", "service.internal.example"),
+                ("date", "Tue, 20 Apr 2021 02:07:55 GMT"),
+                ("content-type", "application/json"),
+                ("content-length", "18"),
+                ("client-cert", CLIENT_CERT),
+            ])
+        }
+
+        /// The base the verifier builds (RFC form) for the `Signature-Input` member `label` of
+        /// `field`, over `POST /foo?param=Value&Pet=dog` with `headers`.
+        fn built(
+            headers: &HeaderMap,
+            field: &str,
+            label: &'static str,
+        ) -> Result<String, ApproovErrorKind> {
+            let config = SigningConfig::new(MessageSigning::Require);
+            let request = ApproovRequest::new("POST", "/foo?param=Value&Pet=dog", headers);
+            let view = view(&request, &config, &TOKEN);
+            let input = crate::check::signing::fields::tests::covered(field, label);
+            signature_base(&input, &view, Form::Rfc)
+                .map(|built| String::from_utf8(built.base).unwrap())
+        }
+
+        fn signature(base64: &str) -> Vec<u8> {
+            BASE64.decode(base64).unwrap()
+        }
+
+        #[test]
+        fn b_2_1_the_minimal_signature_base_is_its_parameters_alone() {
+            let field = r#"sig-b21=();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd""#;
+            assert_eq!(
+                built(&test_request_headers(), field, "sig-b21").unwrap(),
+                r#""@signature-params": ();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd""#
+            );
+        }
+
+        #[test]
+        fn b_2_2_a_query_parameter_component_is_refused_as_a_component_with_a_parameter() {
+            let field = r#"sig-b22=("@authority" "content-digest" "@query-param";name="Pet");created=1618884473;keyid="test-key-rsa-pss";tag="header-example""#;
+            assert_eq!(
+                built(&test_request_headers(), field, "sig-b22"),
+                Err(ApproovErrorKind::SignatureMalformed)
+            );
+        }
+
+        #[test]
+        fn b_2_3_the_full_coverage_base_is_rebuilt_byte_for_byte() {
+            let field = r#"sig-b23=("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" "content-length");created=1618884473;keyid="test-key-rsa-pss""#;
+            let expected = [
+                r#""date": Tue, 20 Apr 2021 02:07:55 GMT"#,
+                r#""@method": POST"#,
+                r#""@path": /foo"#,
+                r#""@query": ?param=Value&Pet=dog"#,
+                r#""@authority": example.com"#,
+                r#""content-type": application/json"#,
+                &format!(r#""content-digest": {CONTENT_DIGEST}"#),
+                r#""content-length": 18"#,
+                r#""@signature-params": ("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" "content-length");created=1618884473;keyid="test-key-rsa-pss""#,
+            ]
+            .join("\n");
+            assert_eq!(
+                built(&test_request_headers(), field, "sig-b23").unwrap(),
+                expected
+            );
+        }
+
+        #[test]
+        fn b_2_5_the_hmac_sha256_base_is_rebuilt_and_its_published_mac_verifies_with_test_shared_secret()
+         {
+            let field = r#"sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret""#;
+            let expected = [
+                r#""date": Tue, 20 Apr 2021 02:07:55 GMT"#,
+                r#""@authority": example.com"#,
+                r#""content-type": application/json"#,
+                r#""@signature-params": ("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret""#,
+            ]
+            .join("\n");
+            let base = built(&test_request_headers(), field, "sig-b25").unwrap();
+            assert_eq!(base, expected);
+            // B.1.5: 64 random bytes, given as standard base64; read as the account key
+            // variable `..._BASE64` reads a key.
+            const TEST_SHARED_SECRET: &str = "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==";
+            let mut keys = AccountKeys::default();
+            keys.add_text(TEST_SHARED_SECRET, Reading::Base64, "test")
+                .unwrap();
+            let key = keys.select(Some("test-shared-secret")).unwrap();
+            let mac: [u8; 32] = signature("pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=")
+                .try_into()
+                .unwrap();
+            assert!(key.verifies(base.as_bytes(), &mac));
+            // The test's own HMAC agrees, and a base one byte off does not verify.
+            assert_eq!(
+                hmac_sha256(&BASE64.decode(TEST_SHARED_SECRET).unwrap(), base.as_bytes()),
+                mac
+            );
+            assert!(!key.verifies(base.replace("example.com", "example.org").as_bytes(), &mac));
+        }
+
+        #[test]
+        fn b_2_6_the_ed25519_base_is_rebuilt_and_its_published_signature_verifies_with_test_key_ed25519()
+         {
+            crate::check::config::ensure_crypto_provider().unwrap();
+            let field = r#"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#;
+            let expected = [
+                r#""date": Tue, 20 Apr 2021 02:07:55 GMT"#,
+                r#""@method": POST"#,
+                r#""@path": /foo"#,
+                r#""@authority": example.com"#,
+                r#""content-type": application/json"#,
+                r#""content-length": 18"#,
+                r#""@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#,
+            ]
+            .join("\n");
+            let base = built(&test_request_headers(), field, "sig-b26").unwrap();
+            assert_eq!(base, expected);
+            // B.1.4.
+            let key = DecodingKey::from_ed_pem(
+                b"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=\n-----END PUBLIC KEY-----\n",
+            )
+            .unwrap();
+            let published = URL_SAFE_NO_PAD.encode(signature(
+                "wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==",
+            ));
+            assert!(
+                jsonwebtoken::crypto::verify(&published, base.as_bytes(), &key, Algorithm::EdDSA)
+                    .unwrap()
+            );
+            assert!(
+                !jsonwebtoken::crypto::verify(
+                    &published,
+                    base.replace("18", "19").as_bytes(),
+                    &key,
+                    Algorithm::EdDSA
+                )
+                .unwrap()
+            );
+        }
+
+        #[test]
+        fn b_3_the_proxys_p256_base_is_rebuilt_and_its_published_signature_verifies_with_test_key_ecc_p256()
+         {
+            crate::check::config::ensure_crypto_provider().unwrap();
+            let field = r#"ttrp=("@path" "@query" "@method" "@authority" "client-cert");created=1618884473;keyid="test-key-ecc-p256""#;
+            let expected = [
+                r#""@path": /foo"#,
+                r#""@query": ?param=Value&Pet=dog"#,
+                r#""@method": POST"#,
+                r#""@authority": service.internal.example"#,
+                &format!(r#""client-cert": {CLIENT_CERT}"#),
+                r#""@signature-params": ("@path" "@query" "@method" "@authority" "client-cert");created=1618884473;keyid="test-key-ecc-p256""#,
+            ]
+            .join("\n");
+            let base = built(&proxied_request_headers(), field, "ttrp").unwrap();
+            assert_eq!(base, expected);
+            // B.1.3's public key, read as the crate reads an `ipk` claim (base64 DER SPKI), and
+            // the signature as raw `r||s`, as the installation signatures are checked.
+            let key = decode_ipk(
+                "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqIVYZVLCrPZHGHjP17CTW0/+D9Lfw0EkjqF7xB4FivAxzic30tMM4GF+hR6Dxh71Z50VGGdldkkDXZCnTNnoXQ==",
+            )
+            .unwrap();
+            let published = signature(
+                "xVMHVpawaAC/0SbHrKRs9i8I3eOs5RtTMGCWXm/9nvZzoHsIg6Mce9315T6xoklyy0yzhD9ah4JHRwMLOgmizw==",
+            );
+            assert_eq!(published.len(), 64);
+            let published = URL_SAFE_NO_PAD.encode(published);
+            assert!(
+                jsonwebtoken::crypto::verify(&published, base.as_bytes(), &key, Algorithm::ES256)
+                    .unwrap()
+            );
+            assert!(
+                !jsonwebtoken::crypto::verify(
+                    &published,
+                    base.replace("/foo", "/fop").as_bytes(),
+                    &key,
+                    Algorithm::ES256
+                )
+                .unwrap()
+            );
+        }
     }
 }

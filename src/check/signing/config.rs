@@ -5,6 +5,7 @@ use std::time::Duration;
 use http::Uri;
 use http::uri::{Authority, Scheme};
 
+use super::account::{self, AccountKeys, Reading};
 use crate::check::error::ConfigError;
 
 /// The default clock skew allowed on a signature's `created` and `expires`.
@@ -26,15 +27,17 @@ pub enum MessageSigning {
     /// Signature headers are ignored. The default.
     #[default]
     Off,
-    /// The rollout step: a request that carries `Signature-Input` or `Signature` is checked
-    /// when its token has an `ipk` claim. Unsigned requests, and tokens without `ipk`
+    /// The rollout step: the signatures a request carries are checked when the token says how
+    /// (an `install` signature when it has an `ipk` claim, an `account` signature when it has
+    /// `mskid` and an account key is configured). Unsigned requests, and tokens with neither
     /// (Approov's failover tokens), pass. So in this mode an unsigned request carrying a
     /// stolen token passes too: move to [`Require`](Self::Require) once the apps sign.
     Verify,
-    /// As the Approov reference server does: a token with an `ipk` claim comes from an
-    /// installation that signs, so its request must carry a valid signature (stripping the
-    /// signature headers gets a stolen token nowhere). A token without `ipk` comes from
-    /// Approov's failover system and cannot be checked: it passes unless
+    /// As the Approov reference servers do: a token with `ipk` (or with `mskid`, when an
+    /// account key is configured) comes from an installation that signs, so its request must
+    /// carry a signature that can be checked, and every such signature must verify
+    /// (stripping the signature headers gets a stolen token nowhere). A token with neither
+    /// comes from Approov's failover system and cannot be checked: it passes unless
     /// [`SigningConfig::with_allow_missing_ipk`] is `false`.
     Require,
 }
@@ -83,6 +86,7 @@ pub struct SigningConfig {
     pub(crate) allow_missing_ipk: bool,
     pub(crate) require_expires: bool,
     pub(crate) require_digest: bool,
+    pub(crate) account: AccountKeys,
 }
 
 impl Default for SigningConfig {
@@ -105,6 +109,7 @@ impl SigningConfig {
             allow_missing_ipk: true,
             require_expires: false,
             require_digest: false,
+            account: AccountKeys::default(),
         }
     }
 
@@ -158,9 +163,9 @@ impl SigningConfig {
         self
     }
 
-    /// In [`MessageSigning::Require`], whether a token without an `ipk` claim (an Approov
-    /// failover token, which cannot be signature-checked) passes unsigned. Defaults to `true`,
-    /// as in the Approov reference: `false` rejects such tokens
+    /// In [`MessageSigning::Require`], whether a token that cannot be signature-checked (an
+    /// Approov failover token: no `ipk`, and no `mskid` or no account key configured) passes
+    /// unsigned. Defaults to `true`, as in the Approov reference: `false` rejects such tokens
     /// ([`InstallationKeyMissing`](crate::ApproovErrorKind::InstallationKeyMissing)), which
     /// means every request fails while Approov fails over.
     pub fn with_allow_missing_ipk(mut self, allow: bool) -> Self {
@@ -203,6 +208,93 @@ impl SigningConfig {
     pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
         self.body_read_timeout = timeout;
         self
+    }
+
+    /// Adds account message signing keys as printed by `approov secret -messageSigningKey
+    /// get-base64url`, decoded from base64url (padded or not), as
+    /// `APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64URL` reads them: one key, or a
+    /// comma-separated list of `key` or `mskid:key` entries for a rotation. Text of several
+    /// lines (the CLI's output pasted whole) gives its last line. Defaults to no key: `account`
+    /// signatures are not checked (and are ignored). Which bytes key the HMAC is not settled in
+    /// public: when every account signature fails with `account_signature_invalid`, see the
+    /// README's "Account signatures" (a warning at most every 10 s says when the key's text
+    /// itself, [`with_account_key_raw`](Self::with_account_key_raw), would verify them).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Empty`] or [`ConfigError::Invalid`] for text that is no such list, a key
+    /// over 1024 bytes or more than 8 keys; two keys without an `mskid`, or two with the same
+    /// one, are refused by [`build`](crate::ApproovConfigBuilder::build).
+    pub fn with_account_key_base64url(mut self, keys: &str) -> Result<Self, ConfigError> {
+        const SETTING: &str = "SigningConfig::with_account_key_base64url";
+        self.account.add_text(keys, Reading::Base64Url, SETTING)?;
+        Ok(self)
+    }
+
+    /// As [`with_account_key_base64url`](Self::with_account_key_base64url), each key decoded
+    /// from standard base64 (padded or not), as `APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64`
+    /// reads them.
+    ///
+    /// # Errors
+    ///
+    /// As [`with_account_key_base64url`](Self::with_account_key_base64url).
+    pub fn with_account_key_base64(mut self, keys: &str) -> Result<Self, ConfigError> {
+        const SETTING: &str = "SigningConfig::with_account_key_base64";
+        self.account.add_text(keys, Reading::Base64, SETTING)?;
+        Ok(self)
+    }
+
+    /// As [`with_account_key_base64url`](Self::with_account_key_base64url), each key's text
+    /// itself keying the HMAC (its UTF-8 bytes, not decoded), as
+    /// `APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW` reads them, and as Approov's test SDK keys
+    /// its HMAC with the text of a base64url key. A key containing `:` must be given with its
+    /// `mskid:` first.
+    ///
+    /// # Errors
+    ///
+    /// As [`with_account_key_base64url`](Self::with_account_key_base64url).
+    pub fn with_account_key_raw(mut self, keys: &str) -> Result<Self, ConfigError> {
+        const SETTING: &str = "SigningConfig::with_account_key_raw";
+        self.account.add_text(keys, Reading::Raw, SETTING)?;
+        Ok(self)
+    }
+
+    /// Adds one account message signing key given as the bytes that key the HMAC, under its
+    /// `mskid` if given (else under [`with_account_key_id`](Self::with_account_key_id), or
+    /// for any `mskid` when that is unset too).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Empty`] for an empty key; [`ConfigError::Invalid`] for a key over 1024
+    /// bytes, more than 8 keys, or an `mskid` that is not 1 to 64 visible ASCII characters
+    /// without `,` or `:`.
+    pub fn with_account_key(
+        mut self,
+        key: &[u8],
+        mskid: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        self.account
+            .add_bytes(key, mskid, "SigningConfig::with_account_key")?;
+        Ok(self)
+    }
+
+    /// The `mskid` of the account key given without one, as
+    /// `APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY_ID` says: a token whose `mskid` differs is refused
+    /// when its request carries an `account` signature
+    /// ([`AccountKeyIdMismatch`](crate::ApproovErrorKind::AccountKeyIdMismatch)). Defaults to
+    /// none: a single key given without an `mskid` then checks the account signatures of every
+    /// token that has one. Set it (the CLI prints the id with the key) so that a token of
+    /// another key, after a rotation, says so in the logs rather than failing its signature.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] unless `mskid` is 1 to 64 visible ASCII characters without
+    /// `,` or `:`. [`build`](crate::ApproovConfigBuilder::build) refuses a key id when every
+    /// key has its own.
+    pub fn with_account_key_id(mut self, mskid: &str) -> Result<Self, ConfigError> {
+        self.account
+            .set_key_id(mskid, "SigningConfig::with_account_key_id")?;
+        Ok(self)
     }
 
     /// The mode.
@@ -350,7 +442,40 @@ pub(crate) fn apply_env(
             expected: "a whole number of bytes",
         })?;
     }
-    Ok(())
+    apply_account_env(config, var)
+}
+
+/// The account message signing key variables: one of the three readings of the key (two are a
+/// [`ConfigError::Conflict`]), and the expected key id.
+fn apply_account_env(
+    config: &mut SigningConfig,
+    var: &dyn Fn(&'static str) -> Result<Option<String>, ConfigError>,
+) -> Result<(), ConfigError> {
+    let mut keys_variable = None;
+    for (variable, reading) in [
+        (account::BASE64URL_VAR, Reading::Base64Url),
+        (account::BASE64_VAR, Reading::Base64),
+        (account::RAW_VAR, Reading::Raw),
+    ] {
+        let Some(text) = var(variable)? else { continue };
+        // The text copy of the key is wiped when dropped, like the key's bytes.
+        let text = zeroize::Zeroizing::new(text);
+        if let Some(first) = keys_variable {
+            return Err(ConfigError::Conflict {
+                variable: first,
+                other: variable,
+            });
+        }
+        keys_variable = Some(variable);
+        config.account.add_text(&text, reading, variable)?;
+    }
+    if let Some(id) = var(account::KEY_ID_VAR)? {
+        config.account.set_key_id(&id, account::KEY_ID_VAR)?;
+    }
+    config.account.validate(
+        keys_variable.unwrap_or(account::BASE64URL_VAR),
+        account::KEY_ID_VAR,
+    )
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use sfv::ListEntry;
 use sha2::{Digest as _, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
-use super::{CONTENT_DIGEST, decode_binary, parse_dictionary};
+use super::fields::parse_dictionary;
+use super::{CONTENT_DIGEST, decode_binary};
 use crate::check::error::ApproovErrorKind;
 use crate::check::request::HeaderSource;
 
