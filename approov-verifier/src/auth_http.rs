@@ -225,11 +225,17 @@ async fn decide(shared: &Shared, parts: &Parts, original: Original<'_>, body: Bo
     let host = std::str::from_utf8(original.host).unwrap_or_default();
     let mut request =
         ApproovRequest::new(original.method, original.target, &headers).with_body(body_state);
-    if !host.is_empty() {
-        request = request.with_authority(host);
-    }
-    if let Some(scheme) = original.scheme {
-        request = request.with_scheme(scheme);
+    // An original target in absolute form (a gateway that passes the request line's target as
+    // it came) names its own scheme and authority: the check takes them, as every front door
+    // gives them, and refuses a host that disagrees. The gateway's scheme and host stand for
+    // them only when the target does not say.
+    if !is_absolute_form(original.target) {
+        if !host.is_empty() {
+            request = request.with_authority(host);
+        }
+        if let Some(scheme) = original.scheme {
+            request = request.with_scheme(scheme);
+        }
     }
     let verdict = match shared.config.check(&request) {
         Verdict::ReadBody(check) => {
@@ -246,6 +252,17 @@ async fn decide(shared: &Shared, parts: &Parts, original: Original<'_>, body: Bo
         &shared.settings.claim_headers,
         &shared.token_header,
     ))
+}
+
+/// Whether `target` is in absolute form (`https://api.example.com/v1`): a scheme (letters,
+/// digits, `+`, `-`, `.`) and `://`, as `ApproovRequest::new` reads it.
+fn is_absolute_form(target: &str) -> bool {
+    target.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    })
 }
 
 /// Reads the forwarded body, up to the check's limit and within its deadline, and hands it to
@@ -305,4 +322,22 @@ fn misconfigured(error: &Misconfigured) -> Response {
         "auth request refused: the gateway's configuration does not match the README's"
     );
     (StatusCode::INTERNAL_SERVER_ERROR, "{}").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absolute_form_target_is_told_from_origin_and_asterisk_forms() {
+        for absolute in [
+            "http://api.example.com/v1",
+            "https://api.example.com?page=1",
+        ] {
+            assert!(is_absolute_form(absolute), "{absolute}");
+        }
+        for not in ["/v1/orders", "/a?b=c://d", "*", "://api.example.com/", "/"] {
+            assert!(!is_absolute_form(not), "{not}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! What only the actix-web front door has: its extractors, its custom rejection, `Scope::wrap`
 //! and `Resource::wrap`, monitor mode under an enforcing outer middleware, one middleware
 //! shared by several workers. Each over real HTTP on loopback, against a real actix-web
-//! `HttpServer` (the table of cases both front doors answer alike is in `front_doors`).
+//! `HttpServer` (the table of cases every front door answers alike is in `front_doors`).
 
 #[allow(dead_code)]
 #[path = "../../examples/actix.rs"]

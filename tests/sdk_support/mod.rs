@@ -143,6 +143,17 @@ pub fn handler_headers(
     headers
 }
 
+/// [`handler_headers`] for an app that gets the claims' `did` in a header and never an error:
+/// an upstream behind a front door in another process (the verifier's `Approov-Device-Id`).
+pub fn handler_headers_for_did(
+    did: Option<&str>,
+    token_header_present: bool,
+) -> Vec<(&'static str, String)> {
+    let mut headers = handler_headers(None, None, token_header_present);
+    headers.extend(did.map(|did| (DID_HEADER, did.to_owned())));
+    headers
+}
+
 /// Every path answers with the body it received, behind the layer, and says in
 /// [`handler_headers`] what else it received.
 pub fn app(config: ApproovConfig) -> Router {

@@ -9,7 +9,7 @@ use actix_web::{App, HttpMessage as _, HttpRequest, HttpResponse, HttpServer, we
 use tower_approov::actix::{ApproovMiddleware, RejectionResponse};
 use tower_approov::{ApproovClaims, ApproovConfig, ApproovError};
 
-use super::FrontDoor;
+use super::runner::FrontDoor;
 use crate::common::REASON_HEADER;
 use crate::sdk_support::handler_headers;
 
@@ -19,7 +19,10 @@ impl FrontDoor for Actix {
     const NAME: &'static str = "actix-web (ApproovMiddleware)";
     type Server = ServerHandle;
 
-    async fn serve(config: ApproovConfig) -> (SocketAddr, Self::Server) {
+    async fn serve(
+        config: ApproovConfig,
+        _: &[(&'static str, &str)],
+    ) -> (SocketAddr, Self::Server) {
         serve(ApproovMiddleware::new(config)).await
     }
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 use tower_approov::ApproovConfig;
 
-use super::FrontDoor;
+use super::runner::FrontDoor;
 use crate::sdk_support;
 
 pub struct Axum;
@@ -14,7 +14,10 @@ impl FrontDoor for Axum {
     const NAME: &'static str = "axum (ApproovLayer)";
     type Server = JoinHandle<()>;
 
-    async fn serve(config: ApproovConfig) -> (SocketAddr, Self::Server) {
+    async fn serve(
+        config: ApproovConfig,
+        _: &[(&'static str, &str)],
+    ) -> (SocketAddr, Self::Server) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = sdk_support::app(config);

@@ -200,6 +200,17 @@ fn tokens() -> Vec<Case> {
             &[("Authorization", &format!("Bearer{valid}"))],
             Expect::Rejected(Kind::MalformedToken),
         ),
+        // The header in which the verifier sends the `did` upstream, sent by the client: the
+        // `did` is the token's whatever the request's headers say.
+        get_with(
+            "a device id header sent by the client is not the did the handler gets",
+            vec![],
+            &[
+                ("Approov-Token", &valid),
+                ("Approov-Device-Id", "forged-device"),
+            ],
+            passed(""),
+        ),
         get_with(
             "with the token header stripped, the handler gets the claims and not the header",
             vars(&[("APPROOV_STRIP_TOKEN_HEADER", "true")]),
@@ -711,6 +722,18 @@ fn monitor_mode() -> Vec<Case> {
             "in monitor mode an expired token goes on without claims, the error in their place",
             vars(&[MONITOR]),
             &[("Approov-Token", &expired)],
+            Expect::Monitored {
+                reason: Kind::Expired,
+                body: String::new(),
+            },
+        ),
+        get_with(
+            "in monitor mode a failed request goes on without the device id header the client sent",
+            vars(&[MONITOR]),
+            &[
+                ("Approov-Token", &expired),
+                ("Approov-Device-Id", "forged-device"),
+            ],
             Expect::Monitored {
                 reason: Kind::Expired,
                 body: String::new(),
