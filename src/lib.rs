@@ -51,11 +51,17 @@ pub use check::keys::remote::{
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use check::metrics;
+pub use check::replay::{
+    DEFAULT_REPLAY_KEY_PREFIX, DEFAULT_REPLAY_MEMORY_ENTRIES, DEFAULT_REPLAY_REDIS_TIMEOUT,
+    ReplayConfig, StoreFailure,
+};
 pub use check::signing::{
     DEFAULT_SIGNATURE_BODY_READ_TIMEOUT, DEFAULT_SIGNATURE_CLOCK_SKEW, DEFAULT_SIGNATURE_MAX_AGE,
     DEFAULT_SIGNATURE_MAX_BODY_BYTES, ForwardedHeaders, MessageSigning, SigningConfig,
 };
-pub use check::{ApproovRequest, BodyCheck, BodyRead, HeaderSource, RequestBody, Verdict};
+pub use check::{
+    ApproovRequest, BodyCheck, BodyRead, HeaderSource, Recording, ReplayCheck, RequestBody, Verdict,
+};
 pub use tower::body::ApproovBody;
 pub use tower::future::ResponseFuture;
 pub use tower::layer::ApproovLayer;

@@ -3,7 +3,12 @@
 //! mode, with all `tracing` output captured at TRACE (every crate's, including axum's and
 //! hyper's). No token, token segment, secret (raw, base64, base64url, hex), signature, binding
 //! value, `ipk`, signature base or signed body may appear in it; every reason code must.
-#![cfg(all(feature = "axum", feature = "test-util", feature = "jwks-url"))]
+#![cfg(all(
+    feature = "axum",
+    feature = "test-util",
+    feature = "jwks-url",
+    feature = "redis"
+))]
 
 mod common;
 mod security_support;
@@ -25,6 +30,7 @@ use security_support::{SECRET, client, mint, mint_with, now, raw_token, serve, v
 use serde_json::json;
 use std::net::SocketAddr;
 use tower::ServiceExt as _;
+use tower_approov::ReplayConfig;
 use tower_approov::test_util::{AccountKey, InstallationKey, RequestSigner};
 use tower_approov::{
     ApproovClaims, ApproovConfig, ApproovError, ApproovErrorKind, ApproovLayer, MessageSigning,
@@ -62,7 +68,15 @@ enum Server {
     /// Keys from a JWKS URL that nobody answers (a loopback port held bound and never listened
     /// on, so that every fetch is refused at once).
     Jwks,
+    /// Message signing required, replay protection in memory.
+    Replay,
+    /// Message signing required, replay protection in a Redis store that nobody answers (the
+    /// same closed port), its URL holding a password.
+    ReplayDown,
 }
+
+/// The password in [`Server::ReplayDown`]'s Redis URL.
+const REDIS_PASSWORD: &str = "redis-password-Qw71Lz";
 
 /// The user info in [`Server::Jwks`]'s URL.
 const JWKS_USERINFO: &str = "jwks-user:jwks-password-Hx72Pd";
@@ -532,6 +546,18 @@ fn config(server: Server, closed: SocketAddr) -> ApproovConfig {
         ),
         // With credentials in the URL: they must not reach the logs either.
         Server::Jwks => b.with_jwks_url(&format!("http://{JWKS_USERINFO}@{closed}/jwks.json")),
+        Server::Replay => b
+            .with_secret(SECRET, None)
+            .unwrap()
+            .with_message_signing(MessageSigning::Require)
+            .with_replay_protection(ReplayConfig::memory()),
+        Server::ReplayDown => b
+            .with_secret(SECRET, None)
+            .unwrap()
+            .with_message_signing(MessageSigning::Require)
+            .with_replay_protection(ReplayConfig::redis(&format!(
+                "redis://:{REDIS_PASSWORD}@{closed}/0"
+            ))),
     };
     b.build().unwrap()
 }
@@ -557,6 +583,8 @@ async fn no_rejection_path_logs_a_token_secret_signature_or_binding_value() {
         Server::Kids,
         Server::Signed,
         Server::Jwks,
+        Server::Replay,
+        Server::ReplayDown,
     ] {
         let layer = ApproovLayer::new(config(server, closed));
         // Debug output of the configuration goes through the logs too.
@@ -573,6 +601,44 @@ async fn no_rejection_path_logs_a_token_secret_signature_or_binding_value() {
     let (more_cases, more_forbidden) = signed_cases(signed_addr);
     cases.extend(more_cases);
     forbidden.extend(more_forbidden);
+    // Replay: a signed request the replay server has seen once (sent here, in process), and
+    // one the server whose store is down is asked to remember.
+    let key = InstallationKey::generate().unwrap();
+    let mut claims = valid_claims();
+    claims["ipk"] = json!(key.ipk().unwrap());
+    let token = mint(&claims);
+    for (server, kind) in [
+        (Server::Replay, ApproovErrorKind::SignatureReplayed),
+        (Server::ReplayDown, ApproovErrorKind::ReplayStoreUnavailable),
+    ] {
+        let (_, addr, _, router) = servers.iter().find(|s| s.0 == server).unwrap();
+        let (headers, body) = signed(*addr, &token, None, &[], RequestSigner::new(&key));
+        if server == Server::Replay {
+            let mut request = Request::get(format!("http://{addr}/"));
+            for (name, value) in &headers {
+                request = request.header(*name, value.as_slice());
+            }
+            let first = router
+                .clone()
+                .oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(first.status(), 200, "the replay server's first passage");
+        }
+        forbidden.extend(
+            headers
+                .iter()
+                .filter(|(name, _)| *name == "signature")
+                .map(|(_, value)| String::from_utf8(value.clone()).unwrap()),
+        );
+        cases.push(Case {
+            kind,
+            server,
+            headers,
+            body,
+        });
+    }
+    forbidden.push(REDIS_PASSWORD.to_owned());
     let client = client();
 
     let mut covered = BTreeSet::new();

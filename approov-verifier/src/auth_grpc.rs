@@ -104,6 +104,11 @@ impl Authorization for EnvoyAuthorization {
             Verdict::ReadBody(check) => check.finish(BodyRead::TooLarge),
             verdict => verdict,
         };
+        // Replay protection with Redis: the store's answer.
+        let verdict = match verdict {
+            Verdict::Record(check) => check.record().await,
+            verdict => verdict,
+        };
         let answer = answer(
             verdict,
             &self.shared.settings.claim_headers,

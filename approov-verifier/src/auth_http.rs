@@ -247,6 +247,11 @@ async fn decide(shared: &Shared, parts: &Parts, original: Original<'_>, body: Bo
         }
         verdict => verdict,
     };
+    // Replay protection with Redis: the store's answer.
+    let verdict = match verdict {
+        Verdict::Record(check) => check.record().await,
+        verdict => verdict,
+    };
     http_answer(answer(
         verdict,
         &shared.settings.claim_headers,

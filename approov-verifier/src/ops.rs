@@ -1,5 +1,6 @@
 //! What operators expect of a service: `/healthz` (the process answers), `/readyz` (the keys
-//! can verify: false until a JWKS URL delivered its keys, or once they went stale),
+//! can verify: false until a JWKS URL delivered its keys, or once they went stale; and the
+//! replay store, when replay protection uses Redis, answers),
 //! `/metrics` (Prometheus: the check's counters by outcome and reason, and its duration
 //! histogram), and the same readiness on `grpc.health.v1`.
 
@@ -20,10 +21,12 @@ pub(crate) async fn healthz() -> &'static str {
 }
 
 pub(crate) async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    if shared.config.keys_ready() {
-        (StatusCode::OK, "ready").into_response()
-    } else {
+    if !shared.config.keys_ready() {
         (StatusCode::SERVICE_UNAVAILABLE, "keys unavailable").into_response()
+    } else if !shared.config.replay_store_ready().await {
+        (StatusCode::SERVICE_UNAVAILABLE, "replay store unavailable").into_response()
+    } else {
+        (StatusCode::OK, "ready").into_response()
     }
 }
 
@@ -45,7 +48,7 @@ pub(crate) async fn report_health(
         let mut last = None;
         loop {
             ticks.tick().await;
-            let status = if shared.config.keys_ready() {
+            let status = if shared.config.ready().await {
                 ServingStatus::Serving
             } else {
                 ServingStatus::NotServing

@@ -20,7 +20,7 @@ use pin_project_lite::pin_project;
 use crate::actix::response::{RejectionResponse, accepted, monitored, rejected};
 use crate::check::config::ApproovConfig;
 use crate::check::error::ApproovErrorKind;
-use crate::check::{BodyCheck, BodyRead, Verdict};
+use crate::check::{BodyCheck, BodyRead, Recording, Verdict};
 
 pin_project! {
     /// The response future of [`ApproovMiddlewareService`](crate::actix::ApproovMiddlewareService).
@@ -57,6 +57,66 @@ pin_project! {
             deadline: Delay,
             reading: Option<Reading<S, R>>,
         },
+        // Every check passed; replay protection is remembering the request's signatures in
+        // Redis. Once the store answered, the state becomes `Future` or `Rejected`.
+        Recording {
+            #[pin]
+            recording: Recording,
+            pending: Option<Pending<S, R>>,
+        },
+    }
+}
+
+/// A request whose verdict is still to come, and what carrying it out needs.
+pub(crate) struct Pending<S, R> {
+    pub(crate) request: ServiceRequest,
+    pub(crate) service: Rc<S>,
+    pub(crate) rejection: Rc<R>,
+    pub(crate) config: ApproovConfig,
+}
+
+impl<S, R> Pending<S, R> {
+    /// Carries the verdict out: calls the next service, answers with the rejection, or waits
+    /// for the replay store.
+    fn carry_out<B>(self, verdict: Verdict) -> Kind<S, B, R>
+    where
+        S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+        R: RejectionResponse,
+    {
+        let Self {
+            request,
+            service,
+            rejection,
+            config,
+        } = self;
+        let error = match verdict {
+            Verdict::Accept(claims) => {
+                let future = service.call(accepted(request, claims, &config));
+                return Kind::Future { future };
+            }
+            Verdict::Monitor(error) => {
+                let future = service.call(monitored(request, error));
+                return Kind::Future { future };
+            }
+            Verdict::Record(check) => {
+                return Kind::Recording {
+                    recording: check.record(),
+                    pending: Some(Self {
+                        request,
+                        service,
+                        rejection,
+                        config,
+                    }),
+                };
+            }
+            Verdict::Reject(error) => error,
+            // The check reads no body twice; should it ever ask, nothing is let through.
+            Verdict::ReadBody(_) => ApproovErrorKind::ContentDigestMismatch.into(),
+        };
+        let response = rejected(&*rejection, error, request.request());
+        Kind::Rejected {
+            response: Some(request.into_response(response).map_into_right_body()),
+        }
     }
 }
 
@@ -110,25 +170,15 @@ impl<S, R> Reading<S, R> {
             Read::TooLarge => BodyRead::TooLarge,
             Read::Failed => BodyRead::Failed,
         });
-        let error = match verdict {
-            Verdict::Accept(claims) => {
-                request.set_payload(Payload::from(body));
-                let future = service.call(accepted(request, claims, &config));
-                return Kind::Future { future };
-            }
-            Verdict::Monitor(error) => {
-                request.set_payload(Payload::from(body));
-                let future = service.call(monitored(request, error));
-                return Kind::Future { future };
-            }
-            Verdict::Reject(error) => error,
-            // The check reads no body twice; should it ever ask, nothing is let through.
-            Verdict::ReadBody(_) => ApproovErrorKind::ContentDigestMismatch.into(),
+        // The same bytes are the next service's payload, whatever the verdict.
+        request.set_payload(Payload::from(body));
+        let pending = Pending {
+            request,
+            service,
+            rejection,
+            config,
         };
-        let response = rejected(&*rejection, error, request.request());
-        Kind::Rejected {
-            response: Some(request.into_response(response).map_into_right_body()),
-        }
+        pending.carry_out(verdict)
     }
 }
 
@@ -154,6 +204,16 @@ where
         Self {
             kind: Kind::Rejected {
                 response: Some(response.map_into_right_body()),
+            },
+        }
+    }
+
+    /// Waits for the replay store's answer, then goes on as `pending` says.
+    pub(crate) fn recording(recording: Recording, pending: Pending<S, R>) -> Self {
+        Self {
+            kind: Kind::Recording {
+                recording,
+                pending: Some(pending),
             },
         }
     }
@@ -221,6 +281,16 @@ where
                     };
                     reading.finish(read)
                 }
+                KindProj::Recording { recording, pending } => {
+                    if pending.is_none() {
+                        polled_after_completion()
+                    }
+                    let verdict = ready!(recording.poll(cx));
+                    let Some(pending) = pending.take() else {
+                        polled_after_completion()
+                    };
+                    pending.carry_out(verdict)
+                }
             };
             kind.set(next);
         }
@@ -236,6 +306,7 @@ where
             Kind::Future { .. } => "Future",
             Kind::Rejected { .. } => "Rejected",
             Kind::Reading { .. } => "Reading",
+            Kind::Recording { .. } => "Recording",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)

@@ -108,7 +108,13 @@ impl<R> ApproovMiddleware<R> {
     /// [`ApproovLayer::keys_ready`](crate::ApproovLayer::keys_ready).
     #[must_use]
     pub fn keys_ready(&self) -> bool {
-        self.config.shared.verifier.keys.ready()
+        self.config.keys_ready()
+    }
+
+    /// Whether the middleware can check requests now: the keys can verify and the replay store
+    /// (if any) answers. See [`ApproovConfig::ready`](crate::ApproovConfig::ready).
+    pub async fn ready(&self) -> bool {
+        self.config.ready().await
     }
 
     /// This middleware with token binding on `headers`, for the scopes whose requests carry

@@ -10,7 +10,7 @@ use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, forward_
 use actix_web::http::header::{CONTENT_LENGTH, HeaderMap, HeaderValue};
 use http::HeaderName;
 
-use crate::actix::future::ResponseFuture;
+use crate::actix::future::{Pending, ResponseFuture};
 use crate::actix::response::{RejectionResponse, accepted, monitored, rejected};
 use crate::check::config::ApproovConfig;
 use crate::check::{ApproovRequest, HeaderSource, RequestBody, Verdict};
@@ -110,6 +110,15 @@ where
                 Rc::clone(&self.service),
                 Rc::clone(&self.rejection),
                 self.config.clone(),
+            ),
+            Verdict::Record(check) => ResponseFuture::recording(
+                check.record(),
+                Pending {
+                    request,
+                    service: Rc::clone(&self.service),
+                    rejection: Rc::clone(&self.rejection),
+                    config: self.config.clone(),
+                },
             ),
         }
     }

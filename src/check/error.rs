@@ -135,6 +135,14 @@ pub enum ApproovErrorKind {
     /// message signing key has the token's `mskid` (`APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY_ID`,
     /// or the ids of a `mskid:key` list), or the `mskid` claim is not a string.
     AccountKeyIdMismatch,
+    /// When replay protection is on and a signature of the request was seen before, within
+    /// the time it could still be accepted: the same signed bytes sent again (an attacker's
+    /// replay, or a client's retry of a request whose answer it lost).
+    SignatureReplayed,
+    /// When replay protection is on, the store (Redis) did not answer in time, and the policy
+    /// is to refuse (`APPROOV_REPLAY_STORE_FAILURE=reject`, the default). Logged at `warn`, at
+    /// most once per interval, with the count.
+    ReplayStoreUnavailable,
 }
 
 impl ApproovErrorKind {
@@ -184,6 +192,8 @@ impl ApproovErrorKind {
         Self::AuthorityMismatch,
         Self::AccountSignatureInvalid,
         Self::AccountKeyIdMismatch,
+        Self::SignatureReplayed,
+        Self::ReplayStoreUnavailable,
     ];
 
     /// The stable, machine-readable reason code written to logs and metrics.
@@ -236,6 +246,8 @@ impl ApproovErrorKind {
             Self::AuthorityMismatch => "authority_mismatch",
             Self::AccountSignatureInvalid => "account_signature_invalid",
             Self::AccountKeyIdMismatch => "account_key_id_mismatch",
+            Self::SignatureReplayed => "signature_replayed",
+            Self::ReplayStoreUnavailable => "replay_store_unavailable",
         }
     }
 
@@ -246,7 +258,11 @@ impl ApproovErrorKind {
     pub const fn is_client_fault(self) -> bool {
         !matches!(
             self,
-            Self::KeysUnavailable | Self::ClockBeforeEpoch | Self::ClockNotSet | Self::MitmDetected
+            Self::KeysUnavailable
+                | Self::ClockBeforeEpoch
+                | Self::ClockNotSet
+                | Self::MitmDetected
+                | Self::ReplayStoreUnavailable
         )
     }
 }

@@ -41,12 +41,19 @@ static CLOCK_NOT_SET: RateLimitedWarning = RateLimitedWarning::new(
     WARN_INTERVAL,
 );
 
+static REPLAY_STORE_UNAVAILABLE: RateLimitedWarning = RateLimitedWarning::new(
+    ApproovErrorKind::ReplayStoreUnavailable,
+    "the replay store did not answer in time; signed requests are refused until it does",
+    WARN_INTERVAL,
+);
+
 /// The rate limiter of `kind`'s warnings, for the kinds that have one.
 pub(crate) fn limiter_for(kind: ApproovErrorKind) -> Option<&'static RateLimitedWarning> {
     match kind {
         ApproovErrorKind::KeysUnavailable => Some(&KEYS_UNAVAILABLE),
         ApproovErrorKind::MitmDetected => Some(&MITM_DETECTED),
         ApproovErrorKind::ClockNotSet => Some(&CLOCK_NOT_SET),
+        ApproovErrorKind::ReplayStoreUnavailable => Some(&REPLAY_STORE_UNAVAILABLE),
         _ => None,
     }
 }
@@ -145,20 +152,13 @@ pub(crate) fn log_failure(kind: ApproovErrorKind, mode: Mode, context: &LogConte
 const NEVER: u64 = u64::MAX;
 
 /// At most one `warn` per interval for one failure kind, with the count of such failures since
-/// the last warning; `debug` in between. Lock-free: concurrent failures race on one
-/// compare-and-swap, and exactly one of them warns.
+/// the last warning; `debug` in between.
 #[derive(Debug)]
 pub(crate) struct RateLimitedWarning {
     kind: ApproovErrorKind,
     /// What the failure means, for the warning's message.
     what: &'static str,
-    interval: Duration,
-    /// The instant the milliseconds below count from: the first failure of this kind.
-    origin: OnceLock<Instant>,
-    /// When the last warning was logged, in milliseconds since `origin`; `NEVER` if none.
-    last_warn_ms: AtomicU64,
-    /// Failures since the last warning, this one included once it is counted.
-    since_last_warn: AtomicU64,
+    limit: RateLimit,
 }
 
 impl RateLimitedWarning {
@@ -170,10 +170,7 @@ impl RateLimitedWarning {
         Self {
             kind,
             what,
-            interval,
-            origin: OnceLock::new(),
-            last_warn_ms: AtomicU64::new(NEVER),
-            since_last_warn: AtomicU64::new(0),
+            limit: RateLimit::new(interval),
         }
     }
 
@@ -182,21 +179,19 @@ impl RateLimitedWarning {
     pub(crate) fn warn(&self, mode: Mode, context: &LogContext) {
         let trace_id = context.trace_id.as_deref();
         let approov_status = context.status.as_deref();
-        let origin = *self.origin.get_or_init(Instant::now);
-        let now_ms = u64::try_from(origin.elapsed().as_millis()).unwrap_or(NEVER - 1);
         let reason = self.kind.reason_code();
         let mode = match mode {
             Mode::Monitor => "monitor",
             _ => "enforce",
         };
-        match self.count_at(now_ms) {
+        match self.limit.due() {
             Some(count) => tracing::warn!(
                 reason,
                 mode,
                 trace_id,
                 approov_status,
                 count,
-                interval_seconds = self.interval.as_secs(),
+                interval_seconds = self.limit.interval.as_secs(),
                 "Approov check failed: {} ({count} such failures since the last warning; at most \
                  one warning per interval)",
                 self.what
@@ -210,11 +205,41 @@ impl RateLimitedWarning {
             ),
         }
     }
+}
 
-    /// Counts one failure at `now_ms` (milliseconds since `origin`) and decides: `Some(count)`
-    /// when it is to be logged at `warn`, `count` being the failures since the last warning
-    /// (this one included); `None` for `debug`. The clock is a parameter so that the decision
-    /// is tested without waiting.
+/// The counting behind a rate-limited warning: lock-free, concurrent events race on one
+/// compare-and-swap, and exactly one of them is due per interval.
+#[derive(Debug)]
+pub(crate) struct RateLimit {
+    interval: Duration,
+    /// The instant the milliseconds below count from: the first event.
+    origin: OnceLock<Instant>,
+    /// When the last warning was due, in milliseconds since `origin`; `NEVER` if none.
+    last_warn_ms: AtomicU64,
+    /// Events since the last warning, this one included once it is counted.
+    since_last_warn: AtomicU64,
+}
+
+impl RateLimit {
+    pub(crate) const fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            origin: OnceLock::new(),
+            last_warn_ms: AtomicU64::new(NEVER),
+            since_last_warn: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one event now: `Some(count)` when a warning is due, `count` being the events
+    /// since the last warning (this one included); `None` otherwise.
+    pub(crate) fn due(&self) -> Option<u64> {
+        let origin = *self.origin.get_or_init(Instant::now);
+        let now_ms = u64::try_from(origin.elapsed().as_millis()).unwrap_or(NEVER - 1);
+        self.count_at(now_ms)
+    }
+
+    /// Counts one event at `now_ms` (milliseconds since `origin`) and decides. The clock is a
+    /// parameter so that the decision is tested without waiting.
     fn count_at(&self, now_ms: u64) -> Option<u64> {
         self.since_last_warn.fetch_add(1, Ordering::AcqRel);
         let last = self.last_warn_ms.load(Ordering::Acquire);
@@ -237,12 +262,8 @@ impl RateLimitedWarning {
 mod tests {
     use super::*;
 
-    fn limiter() -> RateLimitedWarning {
-        RateLimitedWarning::new(
-            ApproovErrorKind::MitmDetected,
-            "test",
-            Duration::from_millis(1000),
-        )
+    fn limiter() -> RateLimit {
+        RateLimit::new(Duration::from_millis(1000))
     }
 
     #[test]
@@ -300,7 +321,8 @@ mod tests {
             match kind {
                 ApproovErrorKind::KeysUnavailable
                 | ApproovErrorKind::MitmDetected
-                | ApproovErrorKind::ClockNotSet => {
+                | ApproovErrorKind::ClockNotSet
+                | ApproovErrorKind::ReplayStoreUnavailable => {
                     assert_eq!(limiter.map(|l| l.kind), Some(*kind));
                 }
                 _ => assert!(limiter.is_none(), "{kind:?}"),

@@ -6,6 +6,8 @@
 //! | `approov_requests_total` | counter | `outcome` (`accepted`, `rejected`, `monitored`), `reason` (a [reason code](crate::ApproovErrorKind::reason_code), or `none` when accepted) |
 //! | `approov_verify_seconds` | histogram | none: the time the whole check took, cache hits included |
 //! | `approov_token_status_total` | counter | `reason` (`missing_token` or `empty_token`), `status` (the SDK's `Approov-Status`, one of [`TOKEN_STATUSES`], or `other`) |
+//! | `approov_replay_unremembered_total` | counter | none: signed requests let through unremembered because the replay store did not answer (`APPROOV_REPLAY_STORE_FAILURE=allow`) |
+//! | `approov_replay_forgotten_early_total` | counter | none: signatures the in-memory replay store forgot before their time because it was full (their replays would pass) |
 //!
 //! `approov_token_status_total` counts the requests that came without a token but with the
 //! SDK's `Approov-Status` (service layers 3.7 and later send one when the SDK could not get a
@@ -27,6 +29,29 @@ pub const VERIFY_SECONDS: &str = "approov_verify_seconds";
 /// The counter of requests without a token that carried the SDK's `Approov-Status`.
 #[cfg(feature = "metrics")]
 pub const TOKEN_STATUS_TOTAL: &str = "approov_token_status_total";
+
+/// The counter of signed requests let through without replay protection, the store not
+/// answering.
+#[cfg(feature = "metrics")]
+pub const REPLAY_UNREMEMBERED_TOTAL: &str = "approov_replay_unremembered_total";
+
+/// The counter of signatures the in-memory replay store forgot early, being full.
+#[cfg(feature = "metrics")]
+pub const REPLAY_FORGOTTEN_EARLY_TOTAL: &str = "approov_replay_forgotten_early_total";
+
+/// Counts a signed request let through unremembered.
+#[inline]
+pub(crate) fn replay_unremembered() {
+    #[cfg(feature = "metrics")]
+    ::metrics::counter!(REPLAY_UNREMEMBERED_TOTAL).increment(1);
+}
+
+/// Counts a signature forgotten early by a full in-memory replay store.
+#[inline]
+pub(crate) fn replay_forgotten_early() {
+    #[cfg(feature = "metrics")]
+    ::metrics::counter!(REPLAY_FORGOTTEN_EARLY_TOTAL).increment(1);
+}
 
 /// The values of `Approov-Status` used as the `status` label of `approov_token_status_total`:
 /// the SDKs' token fetch statuses, in lower case as the service layers send them. Any other
@@ -138,9 +163,21 @@ pub fn describe_metrics() {
         "Requests without an Approov token that carried the SDK's Approov-Status, by reason \
          (missing_token, empty_token) and status (no_network, mitm_detected, ..., other)"
     );
+    ::metrics::describe_counter!(
+        REPLAY_UNREMEMBERED_TOTAL,
+        ::metrics::Unit::Count,
+        "Signed requests let through without replay protection because the replay store did \
+         not answer in time (APPROOV_REPLAY_STORE_FAILURE=allow)"
+    );
+    ::metrics::describe_counter!(
+        REPLAY_FORGOTTEN_EARLY_TOTAL,
+        ::metrics::Unit::Count,
+        "Signatures the in-memory replay store forgot before their time because it was full"
+    );
     ::metrics::describe_histogram!(
         VERIFY_SECONDS,
         ::metrics::Unit::Seconds,
-        "Time the Approov layer spent checking a request's token and binding"
+        "Time the Approov check took: token, binding, message signatures, the body's digest \
+         and the replay store included"
     );
 }

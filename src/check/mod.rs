@@ -22,11 +22,16 @@ pub mod metrics;
 pub(crate) mod metrics;
 pub(crate) mod mode;
 pub(crate) mod parse;
+pub(crate) mod replay;
 pub(crate) mod request;
 pub(crate) mod signing;
 pub(crate) mod verify;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::HeaderName;
@@ -37,6 +42,7 @@ use crate::check::error::{ApproovError, ApproovErrorKind};
 use crate::check::log::{LogContext, log_failure};
 use crate::check::metrics::Observation;
 use crate::check::mode::{Mode, ModeHandle};
+use crate::check::replay::{Remembered, Replay, Seen, StoreFailure};
 pub use crate::check::request::{ApproovRequest, HeaderSource, RequestBody};
 use crate::check::signing::{DigestCheck, Outcome, Verified};
 
@@ -60,6 +66,10 @@ pub enum Verdict {
     /// read the body (at most [`BodyCheck::limit`] bytes, within [`BodyCheck::deadline`]),
     /// then hand it to [`BodyCheck::finish`] for the verdict.
     ReadBody(BodyCheck),
+    /// Every check passed, and replay protection must remember the request's signatures in a
+    /// store across the network (Redis): await [`ReplayCheck::record`] for the verdict. Never
+    /// with a store in memory, which answers at once.
+    Record(ReplayCheck),
 }
 
 impl fmt::Debug for Verdict {
@@ -69,6 +79,7 @@ impl fmt::Debug for Verdict {
             Self::Reject(error) => f.debug_tuple("Reject").field(error).finish(),
             Self::Monitor(error) => f.debug_tuple("Monitor").field(error).finish(),
             Self::ReadBody(check) => f.debug_tuple("ReadBody").field(check).finish(),
+            Self::Record(check) => f.debug_tuple("Record").field(check).finish(),
         }
     }
 }
@@ -109,6 +120,7 @@ pub struct BodyCheck {
     verified: Box<Verified>,
     deadline: Duration,
     mode: ModeHandle,
+    replay: Option<Arc<Replay>>,
     observation: Observation,
     context: LogContext,
 }
@@ -147,13 +159,19 @@ impl BodyCheck {
             digest,
             verified,
             mode,
+            replay,
             observation,
             context,
             ..
         } = self;
         let (kind, mode) = match read {
             BodyRead::Complete(body) if digest.matches(body) => {
-                return accept(claims, *verified, observation);
+                let passed = Passed {
+                    claims,
+                    observation,
+                    mode: &mode,
+                };
+                return passed.remember(&verified, replay.as_ref(), || context);
             }
             BodyRead::Complete(_) => (ApproovErrorKind::ContentDigestMismatch, mode.get()),
             BodyRead::TooLarge => (ApproovErrorKind::BodyTooLarge, Mode::Enforce),
@@ -188,7 +206,16 @@ impl ApproovConfig {
                     verified,
                     digest: None,
                 },
-            )) => accept(claims, verified, observation),
+            )) => {
+                let passed = Passed {
+                    claims,
+                    observation,
+                    mode: &shared.mode,
+                };
+                passed.remember(&verified, shared.replay.as_ref(), || {
+                    LogContext::of(request.headers)
+                })
+            }
             Ok((
                 claims,
                 Outcome {
@@ -205,6 +232,7 @@ impl ApproovConfig {
                         .as_ref()
                         .map_or(Duration::ZERO, |s| s.body_read_timeout()),
                     mode: shared.mode.clone(),
+                    replay: shared.replay.clone(),
                     observation,
                     context: LogContext::of(request.headers),
                 };
@@ -245,15 +273,145 @@ impl ApproovConfig {
     }
 }
 
+/// A request that passed every check but replay protection.
+struct Passed<'m> {
+    claims: ApproovClaims,
+    observation: Observation,
+    mode: &'m ModeHandle,
+}
+
+impl Passed<'_> {
+    /// Remembers the signatures that verified, when replay protection is on (at once in
+    /// memory; for Redis, the front door awaits [`Verdict::Record`]), then gives the verdict.
+    /// Unsigned requests and failover tokens have nothing to remember, and never touch the
+    /// store. `context` is read only if the request is refused.
+    fn remember(
+        self,
+        verified: &Verified,
+        replay: Option<&Arc<Replay>>,
+        context: impl FnOnce() -> LogContext,
+    ) -> Verdict {
+        let seen = match replay {
+            Some(_) => crate::check::replay::seen(&self.claims, verified),
+            None => Vec::new(),
+        };
+        let Some(replay) = replay.filter(|_| !seen.is_empty()) else {
+            return accept(self.claims, self.observation);
+        };
+        match replay.remember_now(&seen, verify::now_ms()) {
+            Some(remembered) => after_replay(
+                remembered,
+                self.claims,
+                self.observation,
+                self.mode.get(),
+                replay.failure,
+                &context(),
+            ),
+            None => Verdict::Record(ReplayCheck {
+                claims: self.claims,
+                seen,
+                replay: Arc::clone(replay),
+                mode: self.mode.clone(),
+                observation: self.observation,
+                context: context(),
+            }),
+        }
+    }
+}
+
 /// A passed check: counted, and the request goes on with its claims.
-///
-/// `verified` holds the message signatures that verified, once every other check (the body's
-/// digest included) has passed: this is where the replay protection of a later release records
-/// them, and refuses a request whose signature it has seen.
-fn accept(claims: ApproovClaims, verified: Verified, observation: Observation) -> Verdict {
-    let _ = verified;
+fn accept(claims: ApproovClaims, observation: Observation) -> Verdict {
     observation.finish(Mode::Enforce, Ok(()));
     Verdict::Accept(claims)
+}
+
+/// The verdict once the store said whether the request's signatures were seen before. A
+/// store that cannot answer refuses the request (`replay_store_unavailable`, the default), or
+/// lets it through unremembered, counted and warned about (`StoreFailure::Allow`).
+fn after_replay(
+    remembered: Remembered,
+    claims: ApproovClaims,
+    observation: Observation,
+    mode: Mode,
+    failure: StoreFailure,
+    context: &LogContext,
+) -> Verdict {
+    match (remembered, failure) {
+        (Remembered::Fresh, _) => accept(claims, observation),
+        (Remembered::Replayed, _) => conclude(
+            ApproovErrorKind::SignatureReplayed,
+            mode,
+            observation,
+            context,
+        ),
+        (Remembered::Unavailable, StoreFailure::Allow) => {
+            crate::check::replay::warn_unremembered();
+            accept(claims, observation)
+        }
+        (Remembered::Unavailable, _) => conclude(
+            ApproovErrorKind::ReplayStoreUnavailable,
+            mode,
+            observation,
+            context,
+        ),
+    }
+}
+
+/// The rest of a check whose signatures must be remembered in a store across the network
+/// (Redis): every other check passed. [`record`](Self::record) gives the verdict.
+pub struct ReplayCheck {
+    claims: ApproovClaims,
+    seen: Vec<Seen>,
+    replay: Arc<Replay>,
+    mode: ModeHandle,
+    observation: Observation,
+    context: LogContext,
+}
+
+impl fmt::Debug for ReplayCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplayCheck")
+            .field("signatures", &self.seen.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReplayCheck {
+    /// Remembers the request's signatures in the store (each only if absent, within the
+    /// store's timeout, never retried), and gives the verdict: [`Verdict::Accept`] when none
+    /// was seen before. Never [`Verdict::ReadBody`] or [`Verdict::Record`].
+    pub fn record(self) -> Recording {
+        Recording(Box::pin(async move {
+            let remembered = self.replay.remember(&self.seen, verify::now_ms()).await;
+            after_replay(
+                remembered,
+                self.claims,
+                self.observation,
+                self.mode.get(),
+                self.replay.failure,
+                &self.context,
+            )
+        }))
+    }
+}
+
+/// The future of [`ReplayCheck::record`]: the check's one boxed future, on the path that
+/// waits for a network round trip anyway.
+#[must_use = "futures do nothing unless polled"]
+pub struct Recording(Pin<Box<dyn Future<Output = Verdict> + Send>>);
+
+impl fmt::Debug for Recording {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Recording")
+    }
+}
+
+impl Future for Recording {
+    type Output = Verdict;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Verdict> {
+        self.0.as_mut().poll(cx)
+    }
 }
 
 /// A failed check: counted, logged, then refused, or, in monitor mode, let through.

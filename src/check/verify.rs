@@ -27,6 +27,13 @@ pub(crate) fn now() -> f64 {
     seconds_since_epoch(SystemTime::now())
 }
 
+/// Milliseconds since the Unix epoch, for the replay store's expiry times (0 before 1970).
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Negative for a time before 1970, which [`Verifier::cached`] and
 /// [`Verifier::verify_and_remember`] refuse ([`ApproovErrorKind::ClockBeforeEpoch`]): read as
 /// 0, as it once was, any positive `exp` would pass.

@@ -18,7 +18,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::check::config::ApproovConfig;
-use crate::check::{BodyCheck, BodyRead, Verdict};
+use crate::check::{BodyCheck, BodyRead, Recording, Verdict};
 use crate::tower::body::ApproovBody;
 use crate::tower::response::{RejectionResponse, accepted, monitored, rejected};
 
@@ -72,6 +72,66 @@ pin_project! {
             deadline: Delay,
             after: Option<AfterRead<S, R>>,
         },
+        // Every check passed; replay protection is remembering the request's signatures in
+        // Redis. Once the store answered, the state becomes `Future` or `Rejected`.
+        Recording {
+            #[pin]
+            recording: Recording,
+            after: Option<Pending<S, ReqBody, R>>,
+        },
+    }
+}
+
+/// A request whose verdict is still to come (the replay store's answer): the request, the
+/// inner service that was polled ready, and what a failure needs.
+pub(crate) struct Pending<S, ReqBody, R> {
+    pub(crate) request: Request<ApproovBody<ReqBody>>,
+    pub(crate) inner: S,
+    pub(crate) rejection: R,
+    pub(crate) config: ApproovConfig,
+}
+
+/// What the future does next with a verdict.
+enum Next<S: Service<Req>, Req, Pending> {
+    Call(S::Future),
+    Answer(S::Response),
+    Record(Recording, Pending),
+}
+
+impl<S, ReqBody, R> Pending<S, ReqBody, R> {
+    /// Carries the verdict out: calls the inner service, answers with the rejection, or waits
+    /// for the replay store.
+    fn carry_out<ResBody>(self, verdict: Verdict) -> Next<S, Request<ApproovBody<ReqBody>>, Self>
+    where
+        S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>,
+        R: RejectionResponse<ResBody>,
+    {
+        let Self {
+            request,
+            mut inner,
+            rejection,
+            config,
+        } = self;
+        match verdict {
+            Verdict::Accept(claims) => Next::Call(inner.call(accepted(request, claims, &config))),
+            Verdict::Monitor(error) => Next::Call(inner.call(monitored(request, error))),
+            Verdict::Reject(error) => Next::Answer(rejected(&rejection, error, &request)),
+            Verdict::Record(check) => Next::Record(
+                check.record(),
+                Self {
+                    request,
+                    inner,
+                    rejection,
+                    config,
+                },
+            ),
+            // The check reads no body twice; should it ever ask, nothing is let through.
+            Verdict::ReadBody(_) => Next::Answer(rejected(
+                &rejection,
+                crate::ApproovErrorKind::ContentDigestMismatch.into(),
+                &request,
+            )),
+        }
     }
 }
 
@@ -86,20 +146,15 @@ pub(crate) struct AfterRead<S, R> {
 }
 
 impl<S, R> AfterRead<S, R> {
-    /// Hands what was read to the check, then calls the inner service with the same bytes, or
-    /// answers with the rejection.
-    fn finish<ReqBody, ResBody>(
+    /// Hands what was read to the check; the request goes on with the same bytes.
+    fn finish<ReqBody>(
         self,
         read: Option<Result<Collected<Bytes>, BoxError>>,
-    ) -> Result<S::Future, Response<ResBody>>
-    where
-        S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>,
-        R: RejectionResponse<ResBody>,
-    {
+    ) -> (Verdict, Pending<S, ReqBody, R>) {
         let Self {
             parts,
             check,
-            mut inner,
+            inner,
             rejection,
             config,
         } = self;
@@ -116,17 +171,13 @@ impl<S, R> AfterRead<S, R> {
             Some(Err(_)) | None => (check.finish(BodyRead::Failed), Bytes::new(), None),
         };
         let request = Request::from_parts(parts, ApproovBody::buffered(data, trailers));
-        match verdict {
-            Verdict::Accept(claims) => Ok(inner.call(accepted(request, claims, &config))),
-            Verdict::Monitor(error) => Ok(inner.call(monitored(request, error))),
-            Verdict::Reject(error) => Err(rejected(&rejection, error, &request)),
-            // The check reads no body twice; should it ever ask, nothing was let through.
-            Verdict::ReadBody(_) => Err(rejected(
-                &rejection,
-                crate::ApproovErrorKind::ContentDigestMismatch.into(),
-                &request,
-            )),
-        }
+        let pending = Pending {
+            request,
+            inner,
+            rejection,
+            config,
+        };
+        (verdict, pending)
     }
 }
 
@@ -141,6 +192,7 @@ where
             Kind::Future { .. } => "Future",
             Kind::Rejected { .. } => "Rejected",
             Kind::Reading { .. } => "Reading",
+            Kind::Recording { .. } => "Recording",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)
@@ -164,6 +216,16 @@ where
         Self {
             kind: Kind::Rejected {
                 response: Some(response),
+            },
+        }
+    }
+
+    /// Waits for the replay store's answer, then goes on as `pending` says.
+    pub(crate) fn recording(recording: Recording, pending: Pending<S, ReqBody, R>) -> Self {
+        Self {
+            kind: Kind::Recording {
+                recording,
+                after: Some(pending),
             },
         }
     }
@@ -219,16 +281,43 @@ where
                     let Some(after) = after.take() else {
                         polled_after_completion()
                     };
-                    match after.finish(read) {
-                        Ok(future) => Kind::Future { future },
-                        Err(response) => Kind::Rejected {
-                            response: Some(response),
-                        },
+                    let (verdict, pending) = after.finish(read);
+                    next(pending.carry_out(verdict))
+                }
+                KindProj::Recording { recording, after } => {
+                    if after.is_none() {
+                        polled_after_completion()
                     }
+                    let verdict = ready!(recording.poll(cx));
+                    let Some(pending) = after.take() else {
+                        polled_after_completion()
+                    };
+                    next(pending.carry_out(verdict))
                 }
             };
             kind.set(next);
         }
+    }
+}
+
+/// The state that carries out `next`.
+fn next<S, ReqBody, R, ResBody>(
+    next: Next<S, Request<ApproovBody<ReqBody>>, Pending<S, ReqBody, R>>,
+) -> Kind<S, ReqBody, R>
+where
+    S: Service<Request<ApproovBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: Body,
+    ReqBody::Error: Into<BoxError>,
+{
+    match next {
+        Next::Call(future) => Kind::Future { future },
+        Next::Answer(response) => Kind::Rejected {
+            response: Some(response),
+        },
+        Next::Record(recording, pending) => Kind::Recording {
+            recording,
+            after: Some(pending),
+        },
     }
 }
 

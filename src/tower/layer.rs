@@ -151,6 +151,13 @@ impl<R> ApproovLayer<R> {
         self.config.keys_ready()
     }
 
+    /// Whether the layer can check requests now: the keys can verify and the replay store (if
+    /// any) answers; see [`ApproovConfig::ready`](crate::ApproovConfig::ready). For a
+    /// readiness probe.
+    pub async fn ready(&self) -> bool {
+        self.config.ready().await
+    }
+
     /// The configuration this layer checks with.
     #[must_use]
     pub fn config(&self) -> &ApproovConfig {

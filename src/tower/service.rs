@@ -14,7 +14,7 @@ use crate::check::config::ApproovConfig;
 use crate::check::error::ApproovError;
 use crate::check::{ApproovRequest, BodyCheck, RequestBody, Verdict};
 use crate::tower::body::ApproovBody;
-use crate::tower::future::{AfterRead, BoxError, ResponseFuture};
+use crate::tower::future::{AfterRead, BoxError, Pending, ResponseFuture};
 use crate::tower::response::{RejectionResponse, accepted, monitored, rejected};
 
 /// The service made by [`ApproovLayer`](crate::ApproovLayer).
@@ -165,6 +165,16 @@ where
                 ResponseFuture::rejected(rejected(&self.rejection, error, &request))
             }
             Verdict::ReadBody(check) => self.read_then_call(request, check),
+            Verdict::Record(check) => {
+                let clone = self.inner.clone();
+                let pending = Pending {
+                    request: request.map(ApproovBody::new),
+                    inner: std::mem::replace(&mut self.inner, clone),
+                    rejection: self.rejection.clone(),
+                    config: self.config.clone(),
+                };
+                ResponseFuture::recording(check.record(), pending)
+            }
         }
     }
 }

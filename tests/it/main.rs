@@ -33,6 +33,9 @@ mod keys_support;
 #[path = "../loopback/mod.rs"]
 mod loopback;
 #[cfg(all(feature = "axum", feature = "test-util"))]
+#[path = "../replay_support/mod.rs"]
+mod replay_support;
+#[cfg(all(feature = "axum", feature = "test-util"))]
 #[path = "../sdk_support/mod.rs"]
 mod sdk_support;
 #[path = "../security_support/mod.rs"]
@@ -83,6 +86,8 @@ mod rate_limit;
 mod readiness;
 #[cfg(all(feature = "axum", feature = "test-util"))]
 mod rejection;
+#[cfg(all(feature = "axum", feature = "test-util"))]
+mod replay;
 #[cfg(all(feature = "axum", feature = "test-util"))]
 mod request_bounds;
 mod router;

@@ -225,7 +225,7 @@ fn debug_of_the_config_shows_the_settings_and_not_the_secret() {
         "ApproovConfig { keys: 1, token_header: \"approov-token\", token_prefix: None, \
          leeway: 0ns, issuers: None, audiences: None, binding_headers: None, \
          allow_missing_pay: false, mode: Enforce, token_cache_size: 10000, \
-         max_token_length: 8192, strip_token_header: false, message_signing: None }"
+         max_token_length: 8192, strip_token_header: false, message_signing: None, replay: None }"
     );
 }
 
@@ -242,7 +242,7 @@ fn debug_of_the_layer_shows_the_settings_and_not_the_secret() {
         "ApproovLayer { config: ApproovConfig { keys: 1, token_header: \"approov-token\", \
          token_prefix: Some(\"Bearer\"), leeway: 0ns, issuers: None, audiences: None, \
          binding_headers: Some([\"authorization\"]), allow_missing_pay: false, mode: Enforce, \
-         token_cache_size: 10000, max_token_length: 8192, strip_token_header: false, message_signing: None }, \
+         token_cache_size: 10000, max_token_length: 8192, strip_token_header: false, message_signing: None, replay: None }, \
          rejection: \"tower_approov::tower::response::JsonRejection\" }"
     );
 }
@@ -258,7 +258,7 @@ fn debug_of_the_service_shows_the_settings_and_not_the_secret() {
         "ApproovService { inner: Inner, config: ApproovConfig { keys: 1, \
          token_header: \"approov-token\", token_prefix: None, leeway: 0ns, issuers: None, \
          audiences: None, binding_headers: None, allow_missing_pay: false, mode: Enforce, \
-         token_cache_size: 10000, max_token_length: 8192, strip_token_header: false, message_signing: None }, .. }"
+         token_cache_size: 10000, max_token_length: 8192, strip_token_header: false, message_signing: None, replay: None }, .. }"
     );
 }
 

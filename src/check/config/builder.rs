@@ -18,7 +18,11 @@ use crate::check::cache::TokenCache;
 use crate::check::error::ConfigError;
 use crate::check::keys::{KeySet, KeyStore, Secret, VerifyingKey};
 use crate::check::parse::parse_header_name;
+use crate::check::replay::{Replay, ReplayConfig};
 use crate::check::signing::{MessageSigning, SigningConfig, SigningVerifier};
+
+/// The setting named by errors about replay protection given to the builder.
+const REPLAY_SETTING: &str = "ApproovConfigBuilder::with_replay_protection";
 use crate::check::verify::Verifier;
 
 /// A builder for [`ApproovConfig`]. Every setting has a documented default; the ones that
@@ -38,6 +42,9 @@ pub struct ApproovConfigBuilder {
     pub(super) max_token_length: usize,
     pub(super) strip_token_header: bool,
     pub(super) signing: SigningConfig,
+    pub(super) replay: Option<ReplayConfig>,
+    /// The setting replay protection came from, for its errors.
+    pub(super) replay_setting: &'static str,
     #[cfg(feature = "jwks-url")]
     pub(super) jwks_url: Option<crate::check::keys::remote::RemoteOptions>,
 }
@@ -58,6 +65,8 @@ impl Default for ApproovConfigBuilder {
             max_token_length: DEFAULT_MAX_TOKEN_LENGTH,
             strip_token_header: false,
             signing: SigningConfig::default(),
+            replay: None,
+            replay_setting: REPLAY_SETTING,
             #[cfg(feature = "jwks-url")]
             jwks_url: None,
         }
@@ -502,6 +511,22 @@ impl ApproovConfigBuilder {
         Ok(self)
     }
 
+    /// Turns replay protection on: every verified message signature is remembered for as
+    /// long as it could still be accepted, and a request whose signature was seen before is
+    /// refused ([`SignatureReplayed`](crate::ApproovErrorKind::SignatureReplayed)). In this
+    /// process's memory ([`ReplayConfig::memory`]) or in Redis, shared by every instance
+    /// ([`ReplayConfig::redis`], feature `redis`). Defaults to off: a client that retries a
+    /// request whose answer it lost sends the same signed bytes, and is refused.
+    ///
+    /// [`build`](Self::build) refuses it without message signing, or with signatures that
+    /// never expire (no maximum age and `expires` not required): there would be nothing to
+    /// remember, or no time to forget it.
+    pub fn with_replay_protection(mut self, replay: ReplayConfig) -> Self {
+        self.replay = Some(replay);
+        self.replay_setting = REPLAY_SETTING;
+        self
+    }
+
     /// Checks the configuration and prepares everything the request path needs.
     ///
     /// # Errors
@@ -660,6 +685,29 @@ impl ApproovConfigBuilder {
             audiences: self.audiences.map(Vec::into_boxed_slice),
             cache: TokenCache::new(self.token_cache_size),
         };
+        let replay = match &self.replay {
+            None => None,
+            Some(replay) => {
+                let variable = self.replay_setting;
+                if self.signing.mode == MessageSigning::Off {
+                    return Err(ConfigError::Invalid {
+                        variable,
+                        expected: "replay protection with message signing on \
+                                   (APPROOV_MESSAGE_SIGNING=verify or require): it remembers \
+                                   signatures",
+                    });
+                }
+                if self.signing.max_age.is_none() && !self.signing.require_expires {
+                    return Err(ConfigError::Invalid {
+                        variable,
+                        expected: "replay protection with signatures that expire: keep \
+                                   APPROOV_SIGNATURE_MAX_AGE_SECONDS above 0, or set \
+                                   APPROOV_SIGNATURE_REQUIRE_EXPIRES=true",
+                    });
+                }
+                Some(Arc::new(Replay::new(replay, variable)?))
+            }
+        };
         let token_header = self.token_header;
         let config = ApproovConfig {
             shared: Arc::new(Shared {
@@ -673,6 +721,7 @@ impl ApproovConfigBuilder {
                 mode: ModeHandle::new(self.mode),
                 cache_size: self.token_cache_size,
                 signing: SigningVerifier::new(self.signing, token_header),
+                replay,
             }),
         };
         Ok((config, first))

@@ -13,6 +13,7 @@ use super::{
 use crate::check::error::ConfigError;
 use crate::check::keys::Secret;
 use crate::check::parse::{parse_bool, parse_header_name, parse_list, parse_usize};
+use crate::check::replay::{ReplayConfig, StoreFailure};
 
 impl ApproovConfigBuilder {
     /// A builder filled from the process environment, after reading a settings file: the one
@@ -263,6 +264,7 @@ impl ApproovConfigBuilder {
             )?;
         }
         crate::check::signing::apply_env(&mut b.signing, &var)?;
+        replay_from_env(&mut b, &var)?;
         // The signing variables are parsed by `signing`; their bounds are checked here, where
         // the crate's other bounds are. Their defaults are within them, so a value beyond one
         // came from its variable.
@@ -431,4 +433,106 @@ fn text_or_file(value: &str, marker: &str, variable: &'static str) -> Result<Vec
         return Ok(value.as_bytes().to_vec());
     }
     std::fs::read(value).map_err(|source| ConfigError::Io { variable, source })
+}
+
+/// The `APPROOV_REPLAY_*` variables. Replay protection is on only with
+/// `APPROOV_REPLAY_PROTECTION=on`; any other replay variable set while it is not is an error,
+/// so that a typo in that one variable cannot turn the protection off quietly.
+fn replay_from_env(
+    b: &mut ApproovConfigBuilder,
+    var: &dyn Fn(&'static str) -> Result<Option<String>, ConfigError>,
+) -> Result<(), ConfigError> {
+    const PROTECTION: &str = "APPROOV_REPLAY_PROTECTION";
+    const URL: &str = "APPROOV_REPLAY_REDIS_URL";
+    const FAILURE: &str = "APPROOV_REPLAY_STORE_FAILURE";
+    const ENTRIES: &str = "APPROOV_REPLAY_MEMORY_ENTRIES";
+    const PREFIX: &str = "APPROOV_REPLAY_KEY_PREFIX";
+    const TIMEOUT: &str = "APPROOV_REPLAY_REDIS_TIMEOUT_MS";
+    let on = match var(PROTECTION)? {
+        None => false,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "on" => true,
+            "off" => false,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    variable: PROTECTION,
+                    expected: "`on` or `off`",
+                });
+            }
+        },
+    };
+    let (url, failure, entries, prefix, timeout) = (
+        var(URL)?,
+        var(FAILURE)?,
+        var(ENTRIES)?,
+        var(PREFIX)?,
+        var(TIMEOUT)?,
+    );
+    if !on {
+        let set = [
+            (URL, url.is_some()),
+            (FAILURE, failure.is_some()),
+            (ENTRIES, entries.is_some()),
+            (PREFIX, prefix.is_some()),
+            (TIMEOUT, timeout.is_some()),
+        ];
+        if let Some((variable, _)) = set.iter().find(|(_, set)| *set) {
+            return Err(ConfigError::Invalid {
+                variable,
+                expected: "nothing while APPROOV_REPLAY_PROTECTION is not `on`: set \
+                           APPROOV_REPLAY_PROTECTION=on, or unset this variable",
+            });
+        }
+        return Ok(());
+    }
+    let mut replay = match url {
+        Some(url) if url.trim().is_empty() => {
+            return Err(ConfigError::Empty { variable: URL });
+        }
+        Some(url) => ReplayConfig::redis(&url),
+        None => ReplayConfig::memory(),
+    };
+    if let Some(v) = failure {
+        replay = replay.with_store_failure(match v.trim().to_ascii_lowercase().as_str() {
+            "reject" => StoreFailure::Reject,
+            "allow" => StoreFailure::Allow,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    variable: FAILURE,
+                    expected: "`reject` (refuse signed requests while the store cannot answer) \
+                               or `allow`",
+                });
+            }
+        });
+    }
+    if let Some(v) = entries {
+        replay = replay.with_memory_entries(parse_usize(&v, ENTRIES)?);
+        ReplayConfig::memory()
+            .with_memory_entries(replay.memory_entries)
+            .check(ENTRIES)?;
+    }
+    if let Some(v) = prefix {
+        replay = replay.with_key_prefix(v.trim());
+        ReplayConfig::memory()
+            .with_key_prefix(v.trim())
+            .check(PREFIX)?;
+    }
+    if let Some(v) = timeout {
+        let ms = v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+            variable: TIMEOUT,
+            expected: "a whole number of milliseconds from 1 to 10000",
+        })?;
+        replay = replay.with_timeout(Duration::from_millis(ms));
+        ReplayConfig::memory()
+            .with_timeout(replay.timeout)
+            .check(TIMEOUT)?;
+    }
+    // The Redis URL may hold a password: errors about it name the variable only.
+    b.replay_setting = if replay.redis_url.is_some() {
+        URL
+    } else {
+        PROTECTION
+    };
+    b.replay = Some(replay);
+    Ok(())
 }

@@ -102,6 +102,8 @@ pub(crate) struct Shared {
     pub(crate) mode: ModeHandle,
     pub(crate) cache_size: usize,
     pub(crate) signing: Option<SigningVerifier>,
+    /// Replay protection, when on; shared by the per-route clones, like the keys.
+    pub(crate) replay: Option<Arc<crate::check::replay::Replay>>,
 }
 
 impl fmt::Debug for ApproovConfig {
@@ -133,6 +135,7 @@ impl fmt::Debug for ApproovConfig {
             .field("max_token_length", &s.max_token_length)
             .field("strip_token_header", &s.strip_token_header)
             .field("message_signing", &s.signing)
+            .field("replay", &s.replay)
             .finish()
     }
 }
@@ -170,6 +173,23 @@ impl ApproovConfig {
     #[must_use]
     pub fn keys_ready(&self) -> bool {
         self.shared.verifier.keys.ready()
+    }
+
+    /// Whether the replay store answers: always for the one in memory, or without replay
+    /// protection; for Redis, a `PING` answered within the store's timeout. For a readiness
+    /// probe, beside [`keys_ready`](Self::keys_ready): see [`ready`](Self::ready).
+    pub async fn replay_store_ready(&self) -> bool {
+        match &self.shared.replay {
+            Some(replay) => replay.ping().await,
+            None => true,
+        }
+    }
+
+    /// Whether this configuration can check requests now: the keys can verify
+    /// ([`keys_ready`](Self::keys_ready)) and the replay store answers
+    /// ([`replay_store_ready`](Self::replay_store_ready)). What a readiness probe asks.
+    pub async fn ready(&self) -> bool {
+        self.keys_ready() && self.replay_store_ready().await
     }
 
     /// This configuration with token binding on `headers` instead of the configured binding
