@@ -49,6 +49,13 @@ Message signing (RFC 9421):
   APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_BASE64     the same as standard base64                      [none]
   APPROOV_ACCOUNT_MESSAGE_SIGNING_SECRET_RAW        the same as the text's own bytes                  [none]
   APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY_ID            the expected mskid                                [not checked]
+Replay protection (needs message signing):
+  APPROOV_REPLAY_PROTECTION             on: refuse a signed request whose signature was seen         [off]
+  APPROOV_REPLAY_REDIS_URL              the store every instance shares, redis:// or rediss://       [in memory]
+  APPROOV_REPLAY_STORE_FAILURE          reject or allow while the store cannot answer                [reject]
+  APPROOV_REPLAY_MEMORY_ENTRIES         the in-memory store's capacity                                [1000000]
+  APPROOV_REPLAY_KEY_PREFIX             the prefix of the Redis keys                                  [approov:replay:]
+  APPROOV_REPLAY_REDIS_TIMEOUT_MS       the timeout of each Redis call                                [250]
 Operation:
   APPROOV_MODE                          enforce, or monitor (log failures, let requests through)     [enforce]
 
