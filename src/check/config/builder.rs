@@ -432,17 +432,7 @@ impl ApproovConfigBuilder {
     pub fn with_public_origin(mut self, origin: &str) -> Result<Self, ConfigError> {
         const SETTING: &str = "ApproovConfigBuilder::with_public_origin";
         // The check is `SigningConfig`'s; the error names the method the value was given to.
-        self.signing = self
-            .signing
-            .with_public_origin(origin)
-            .map_err(|error| match error {
-                ConfigError::Empty { .. } => ConfigError::Empty { variable: SETTING },
-                ConfigError::Invalid { expected, .. } => ConfigError::Invalid {
-                    variable: SETTING,
-                    expected,
-                },
-                other => other,
-            })?;
+        self.signing = renamed(self.signing.with_public_origin(origin), SETTING)?;
         Ok(self)
     }
 

@@ -505,27 +505,30 @@ fn replay_from_env(
             }
         });
     }
+    // Each setting checked alone, so that an error names its own variable.
     if let Some(v) = entries {
-        replay = replay.with_memory_entries(parse_usize(&v, ENTRIES)?);
+        let entries = parse_usize(&v, ENTRIES)?;
         ReplayConfig::memory()
-            .with_memory_entries(replay.memory_entries)
+            .with_memory_entries(entries)
             .check(ENTRIES)?;
+        replay = replay.with_memory_entries(entries);
     }
     if let Some(v) = prefix {
-        replay = replay.with_key_prefix(v.trim());
         ReplayConfig::memory()
             .with_key_prefix(v.trim())
             .check(PREFIX)?;
+        replay = replay.with_key_prefix(v.trim());
     }
     if let Some(v) = timeout {
         let ms = v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
             variable: TIMEOUT,
             expected: "a whole number of milliseconds from 1 to 10000",
         })?;
-        replay = replay.with_timeout(Duration::from_millis(ms));
+        let timeout = Duration::from_millis(ms);
         ReplayConfig::memory()
-            .with_timeout(replay.timeout)
+            .with_timeout(timeout)
             .check(TIMEOUT)?;
+        replay = replay.with_timeout(timeout);
     }
     // The Redis URL may hold a password: errors about it name the variable only.
     b.replay_setting = if replay.redis_url.is_some() {
