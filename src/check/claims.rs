@@ -230,3 +230,48 @@ impl fmt::Debug for ApproovClaims {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Claims as the verifier makes them: the payload's text, with the spans of its known
+    /// claims.
+    fn claims(json: &str) -> ApproovClaims {
+        let raw: std::collections::HashMap<String, &serde_json::value::RawValue> =
+            serde_json::from_str(json).unwrap();
+        let mut spans = Spans::default();
+        for (i, name) in KNOWN.iter().enumerate() {
+            if let Some(value) = raw.get(*name) {
+                // A slice of `json`, so its offset in it.
+                let start = value.get().as_ptr() as usize - json.as_ptr() as usize;
+                spans[i] = Some((start, start + value.get().len()));
+            }
+        }
+        ApproovClaims::from_json(1.0, json.into(), spans)
+    }
+
+    #[test]
+    fn each_string_accessor_reads_its_own_claim() {
+        let c = claims(
+            r#"{"did":"d","ip":"1.2.3.4","pay":"p","ipk":"k","mskid":"m","arc":"a","iss":"i","sub":"s","iat":12}"#,
+        );
+        assert_eq!(
+            (c.did(), c.ip(), c.pay(), c.ipk(), c.mskid()),
+            (Some("d"), Some("1.2.3.4"), Some("p"), Some("k"), Some("m"))
+        );
+        assert_eq!(
+            (c.arc(), c.iss(), c.sub()),
+            (Some("a"), Some("i"), Some("s"))
+        );
+        assert_eq!(c.iat(), Some(12.0));
+        let none = claims(r#"{"other":"x"}"#);
+        assert_eq!((none.arc(), none.iss(), none.sub()), (None, None, None));
+    }
+
+    #[test]
+    fn a_string_claim_with_escapes_is_read_unescaped() {
+        let c = claims(r#"{"sub":"a\"b\u0041"}"#);
+        assert_eq!(c.sub(), Some("a\"bA"));
+    }
+}

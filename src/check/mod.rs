@@ -500,3 +500,46 @@ fn extract_token<'h, H: HeaderSource + ?Sized>(
         token => Ok(token),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::replay::ReplayConfig;
+
+    #[test]
+    fn a_replay_check_and_its_future_show_no_signature() {
+        let check = ReplayCheck {
+            claims: ApproovClaims::new(1.0, serde_json::Map::new()),
+            seen: vec![Seen::new("install", b"ipk", &[7; 64], 1)],
+            replay: Arc::new(Replay::new(&ReplayConfig::memory(), "test").unwrap()),
+            mode: ModeHandle::new(Mode::Enforce),
+            observation: Observation::start(),
+            context: LogContext::default(),
+        };
+        assert_eq!(format!("{check:?}"), "ReplayCheck { signatures: 1, .. }");
+        assert_eq!(
+            format!("{:?}", Verdict::Record(check)),
+            "Record(ReplayCheck { signatures: 1, .. })"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_replay_check_records_once_and_refuses_the_same_signature_after() {
+        let replay = Arc::new(Replay::new(&ReplayConfig::memory(), "test").unwrap());
+        let check = || ReplayCheck {
+            claims: ApproovClaims::new(1.0, serde_json::Map::new()),
+            seen: vec![Seen::new("install", b"ipk", &[7; 64], u64::MAX)],
+            replay: Arc::clone(&replay),
+            mode: ModeHandle::new(Mode::Enforce),
+            observation: Observation::start(),
+            context: LogContext::default(),
+        };
+        let first = check().record();
+        assert_eq!(format!("{first:?}"), "Recording");
+        assert!(matches!(first.await, Verdict::Accept(_)));
+        match check().record().await {
+            Verdict::Reject(error) => assert_eq!(error.kind(), ApproovErrorKind::SignatureReplayed),
+            other => panic!("{other:?}"),
+        }
+    }
+}

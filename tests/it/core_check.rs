@@ -141,3 +141,55 @@ fn the_token_header_to_strip_is_named_only_when_stripping_is_configured() {
         Some("approov-token")
     );
 }
+
+#[test]
+fn a_body_in_hand_over_the_limit_is_refused_and_one_at_the_limit_is_checked() {
+    let config = config(&[
+        ("APPROOV_MESSAGE_SIGNING", "require"),
+        ("APPROOV_SIGNATURE_MAX_BODY_BYTES", "16"),
+    ])
+    .unwrap();
+    let key = InstallationKey::generate().unwrap();
+    for (body, expected) in [
+        (&b"0123456789abcdef"[..], Ok("accept")),
+        (
+            &b"0123456789abcdefX"[..],
+            Err((Kind::BodyTooLarge, "reject")),
+        ),
+    ] {
+        let headers = signed_post(&key, body);
+        let request =
+            ApproovRequest::new("POST", "/upload", &headers[..]).with_body(RequestBody::Read(body));
+        assert_eq!(
+            outcome(config.check(&request)),
+            expected,
+            "{} bytes",
+            body.len()
+        );
+    }
+}
+
+#[test]
+fn the_debug_of_a_verdict_and_of_a_body_read_shows_no_claim_value_or_byte() {
+    let config = config(&[("APPROOV_MESSAGE_SIGNING", "require")]).unwrap();
+    let key = InstallationKey::generate().unwrap();
+    let headers = signed_post(&key, b"secret-body");
+    let verdict = config.check(
+        &ApproovRequest::new("POST", "/upload", &headers[..]).with_body(RequestBody::Unread),
+    );
+    assert_eq!(
+        format!("{verdict:?}"),
+        "ReadBody(BodyCheck { limit: 2097152, deadline: 10s, .. })"
+    );
+    assert_eq!(
+        format!("{:?}", BodyRead::Complete(b"secret-body")),
+        "Complete { len: 11 }"
+    );
+    let Verdict::ReadBody(check) = verdict else {
+        unreachable!()
+    };
+    let accepted = check.finish(BodyRead::Complete(b"secret-body"));
+    let debug = format!("{accepted:?}");
+    assert!(debug.starts_with("Accept(ApproovClaims { exp: "), "{debug}");
+    assert!(!debug.contains("device-1"), "{debug}");
+}

@@ -504,4 +504,12 @@ mod tests {
         assert!(!AlgSet::RSA.contains(Algorithm::ES256));
         assert!(!AlgSet::ES256.contains(Algorithm::ES384));
     }
+
+    #[test]
+    fn the_asymmetric_set_is_every_algorithm_a_jwks_url_can_give_and_no_hmac() {
+        for alg in ALGORITHMS {
+            let hmac = matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
+            assert_eq!(AlgSet::ASYMMETRIC.contains(alg), !hmac, "{alg:?}");
+        }
+    }
 }
