@@ -4,7 +4,8 @@
     python3 bench/replay_table.py bench/results/replay-latest.csv
 
 Per variant: the best (lowest) server CPU per request over its runs and their range, the CPU
-it adds to the server with replay protection off (`signed-off`, the same signed requests), the
+it adds to the server with replay protection off (`signed-off`, the same signed requests):
+best against best, and the median (and range) of the differences within each round, the
 redis-server's CPU per request (median over the runs) and the app's plus Redis's (best run),
 the best requests/s, the median p50 and p99 latency over the runs, and the keys the store held
 after the last run. Then what replay protection adds, in words.
@@ -43,37 +44,55 @@ def summary(runs):
     return out
 
 
+def per_round(runs, name, reference):
+    """The differences of CPU per request between two variants, round by round."""
+    ref = {r["round"]: float(r["cpu_us_per_req"]) for r in runs.get(reference, [])}
+    return [float(r["cpu_us_per_req"]) - ref[r["round"]] for r in runs[name]
+            if r["round"] in ref]
+
+
 def main():
-    best = summary(load(sys.argv[1]))
+    runs = load(sys.argv[1])
+    best = summary(runs)
     off = best.get("signed-off")
-    print("| server | CPU us/req (best) | runs' range | added us | redis-server CPU us/req "
+    print("| server | CPU us/req (best) | runs' range | added us (best) "
+          "| added us per round (median, range) | redis-server CPU us/req "
           "| app + Redis us/req | req/s (best) | p50 us | p99 us | keys in Redis after |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, b in best.items():
-        added = "-"
+        added = paired = "-"
         if off and name != "signed-off":
             added = f"{b['cpu'] - off['cpu']:+.2f}"
+            d = per_round(runs, name, "signed-off")
+            if d:
+                paired = f"{statistics.median(d):+.2f} ({min(d):+.2f} to {max(d):+.2f})"
         redis = "-" if b["redis"] is None else f"{b['redis']:.2f}"
         total = "-" if b["redis"] is None else f"{b['total']:.2f}"
         print(f"| {b['label']} | {b['cpu']:.2f} | {b['cpu']:.2f}-{b['cpu_max']:.2f} | {added} "
-              f"| {redis} | {total} | {b['rps']:.0f} | {b['p50']:.0f} | {b['p99']:.0f} "
-              f"| {b['keys']} |")
+              f"| {paired} | {redis} | {total} | {b['rps']:.0f} | {b['p50']:.0f} "
+              f"| {b['p99']:.0f} | {b['keys']} |")
     if not off:
         return
     print()
     memory = best.get("signed-memory")
     if memory:
+        d = statistics.median(per_round(runs, "signed-memory", "signed-off"))
         print(f"In memory: {memory['cpu'] - off['cpu']:+.2f} us of server CPU per signed request "
-              f"(best runs), on {off['cpu']:.2f} us with protection off.")
+              f"(best runs; {d:+.2f} us, the median of the per-round differences), on "
+              f"{off['cpu']:.2f} us with protection off.")
     empty = best.get("signed-redis")
     full = best.get("signed-redis-full")
     if empty:
+        d = statistics.median(per_round(runs, "signed-redis", "signed-off"))
         print(f"In Redis: {empty['cpu'] - off['cpu']:+.2f} us of the app server's CPU per signed "
-              f"request, plus {empty['redis']:.2f} us of redis-server's.")
+              f"request (best runs; {d:+.2f} us per round), plus {empty['redis']:.2f} us of "
+              f"redis-server's.")
     if empty and full:
+        d = statistics.median(per_round(runs, "signed-redis-full", "signed-redis"))
         print(f"Redis holding {full['label'].rsplit(' holding ', 1)[-1]} against an empty one: "
-              f"{full['cpu'] - empty['cpu']:+.2f} us of the app server's CPU, "
-              f"{full['redis'] - empty['redis']:+.2f} us of redis-server's per request.")
+              f"{full['cpu'] - empty['cpu']:+.2f} us of the app server's CPU (best runs; "
+              f"{d:+.2f} us per round), {full['redis'] - empty['redis']:+.2f} us of "
+              f"redis-server's per request.")
 
 
 if __name__ == "__main__":
