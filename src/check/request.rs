@@ -50,7 +50,7 @@ pub enum RequestBody<'a> {
     Read(&'a [u8]),
     /// A body the front door cannot see (nginx `auth_request`, a forward-auth call): a message
     /// signature that covers `content-digest` cannot be checked, and is refused
-    /// ([`BodyUnavailable`](ApproovErrorKind::BodyUnavailable)).
+    /// ([`BodyUnavailable`](crate::ApproovErrorKind::BodyUnavailable)).
     Unavailable,
 }
 
