@@ -193,3 +193,44 @@ fn the_debug_of_a_verdict_and_of_a_body_read_shows_no_claim_value_or_byte() {
     assert!(debug.starts_with("Accept(ApproovClaims { exp: "), "{debug}");
     assert!(!debug.contains("device-1"), "{debug}");
 }
+
+#[test]
+fn a_token_header_with_a_control_byte_is_refused_as_not_visible_ascii() {
+    let config = config(&[]).unwrap();
+    let token = token_with(None);
+    for bad in [format!("{token}\u{1}"), format!("\u{7f}{token}")] {
+        let headers = [("approov-token", bad.as_str())];
+        assert_eq!(
+            outcome(config.check(&ApproovRequest::new("GET", "/", &headers[..]))),
+            Err((Kind::InvalidTokenEncoding, "reject")),
+            "{bad:?}"
+        );
+    }
+    // Spaces and tabs around the token are not control bytes to refuse.
+    let spaced = format!("\t {token} \t");
+    let headers = [("approov-token", spaced.as_str())];
+    assert_eq!(
+        outcome(config.check(&ApproovRequest::new("GET", "/", &headers[..]))),
+        Ok("accept")
+    );
+}
+
+#[test]
+fn with_the_replay_store_in_memory_the_verdict_comes_at_once() {
+    let config = config(&[
+        ("APPROOV_MESSAGE_SIGNING", "require"),
+        ("APPROOV_REPLAY_PROTECTION", "on"),
+    ])
+    .unwrap();
+    let key = InstallationKey::generate().unwrap();
+    let headers = signed_post(&key, b"once");
+    let request = || {
+        ApproovRequest::new("POST", "/upload", &headers[..]).with_body(RequestBody::Read(b"once"))
+    };
+    // Never `Verdict::Record`, which would make every front door wait for nothing.
+    assert_eq!(outcome(config.check(&request())), Ok("accept"));
+    assert_eq!(
+        outcome(config.check(&request())),
+        Err((Kind::SignatureReplayed, "reject"))
+    );
+}

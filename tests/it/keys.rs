@@ -674,3 +674,28 @@ async fn an_rsa_key_of_4096_bits_is_taken_by_each_key_source_and_verifies_its_to
         assert_eq!(send(&app(config), &token).await, OK, "{source}");
     }
 }
+
+#[tokio::test]
+async fn an_es256_signature_that_is_not_base64url_is_malformed_and_one_of_the_wrong_length_invalid()
+{
+    let key = &keys().p256;
+    let config = builder()
+        .with_public_key_pem(key.public_pem.as_bytes(), None)
+        .unwrap()
+        .build()
+        .unwrap();
+    let app = app(config);
+    let token = token(Algorithm::ES256, key, None);
+    let message = token.rsplit_once('.').unwrap().0;
+    assert_eq!(send(&app, &token).await, OK);
+    // Not base64url: the token's form is wrong, whatever the key.
+    assert_eq!(
+        send(&app, &format!("{message}.*not-base64*")).await,
+        rejected(ApproovErrorKind::MalformedToken)
+    );
+    // Base64url of 10 bytes: a well-formed token whose signature cannot be P-256's.
+    assert_eq!(
+        send(&app, &format!("{message}.AAAAAAAAAAAAAA")).await,
+        rejected(ApproovErrorKind::InvalidSignature)
+    );
+}

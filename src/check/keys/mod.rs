@@ -506,6 +506,33 @@ mod tests {
     }
 
     #[test]
+    fn an_algorithm_set_debug_lists_its_algorithms() {
+        assert_eq!(
+            format!("{:?}", AlgSet::RSA.union(AlgSet::EDDSA)),
+            "{RS256, RS384, RS512, PS256, PS384, PS512, EdDSA}"
+        );
+    }
+
+    /// One P-256 key (RFC 7515 appendix A.3's) as a JWK under `kid`.
+    fn ec_key(kid: &str) -> VerifyingKey {
+        let jwks = format!(
+            r#"{{"keys":[{{"kty":"EC","crv":"P-256","kid":"{kid}","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}}]}}"#
+        );
+        crate::check::config::ensure_crypto_provider().unwrap();
+        keys_from_jwks(jwks.as_bytes(), false, "test")
+            .unwrap()
+            .into_keys()
+            .remove(0)
+    }
+
+    #[test]
+    fn a_refetched_key_is_the_same_key_and_one_under_another_kid_is_not() {
+        // A refresh that fetches the same keys removes none: cached tokens stay.
+        assert!(ec_key("k").same_as(&ec_key("k")));
+        assert!(!ec_key("k").same_as(&ec_key("k2")));
+    }
+
+    #[test]
     fn the_asymmetric_set_is_every_algorithm_a_jwks_url_can_give_and_no_hmac() {
         for alg in ALGORITHMS {
             let hmac = matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);

@@ -434,6 +434,24 @@ mod tests {
             assert!(config.check("test").is_err(), "{config:?}");
         }
         assert!(ReplayConfig::memory().check("test").is_ok());
+        // Each bound itself is accepted.
+        for config in [
+            ReplayConfig::memory().with_memory_entries(1),
+            ReplayConfig::memory().with_memory_entries(MAX_REPLAY_MEMORY_ENTRIES),
+            ReplayConfig::memory().with_timeout(Duration::from_millis(1)),
+            ReplayConfig::memory().with_timeout(MAX_REPLAY_REDIS_TIMEOUT),
+            ReplayConfig::memory().with_key_prefix(&"p".repeat(256)),
+        ] {
+            assert!(config.check("test").is_ok(), "{config:?}");
+        }
+    }
+
+    #[test]
+    fn a_seen_signature_debug_shows_its_expiry_and_never_its_key() {
+        assert_eq!(
+            format!("{:?}", Seen::new("install", b"ipk", &[1; 64], 42)),
+            "Seen { until_ms: 42, .. }"
+        );
     }
 
     #[test]
