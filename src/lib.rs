@@ -42,7 +42,7 @@ pub use check::config::{
     ApproovConfig, ApproovConfigBuilder, DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_TOKEN_CACHE_SIZE,
     DEFAULT_TOKEN_HEADER, MAX_CLOCK_SKEW, Mode, ModeHandle,
 };
-pub use check::error::{ApproovError, ApproovErrorKind, ConfigError};
+pub use check::error::{ApproovError, ApproovErrorKind, ConfigError, JsonRejection};
 #[cfg(feature = "jwks-url")]
 pub use check::keys::remote::{
     DEFAULT_JWKS_FETCH_TIMEOUT, DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL,
@@ -65,7 +65,7 @@ pub use check::{
 pub use tower::body::ApproovBody;
 pub use tower::future::ResponseFuture;
 pub use tower::layer::ApproovLayer;
-pub use tower::response::{JsonRejection, RejectionResponse, RequestHead};
+pub use tower::response::{RejectionResponse, RequestHead};
 pub use tower::service::ApproovService;
 
 /// The README's examples, as doctests (see the top of this file).

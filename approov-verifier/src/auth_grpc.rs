@@ -14,7 +14,7 @@ use envoy_types::ext_authz::v3::pb::{
 use envoy_types::pb::google::rpc;
 use http::HeaderName;
 use tonic::{Request, Response, Status};
-use tower_approov::{ApproovRequest, BodyRead, HeaderSource, RequestBody, Verdict};
+use tower_approov::{ApproovRequest, BodyRead, HeaderSource, JsonRejection, RequestBody, Verdict};
 
 use crate::Shared;
 use crate::answer::{Answer, answer};
@@ -167,12 +167,12 @@ fn check_response(answer: Answer) -> CheckResponse {
                 headers: vec![HeaderValueOption {
                     header: Some(header(
                         "content-type",
-                        &http::HeaderValue::from_static("application/json"),
+                        &http::HeaderValue::from_static(JsonRejection::CONTENT_TYPE),
                     )),
                     append_action: HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
                     ..Default::default()
                 }],
-                body: "{}".to_owned(),
+                body: JsonRejection::BODY.to_owned(),
             })),
             ..Default::default()
         },

@@ -13,7 +13,9 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_body::Body as _;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
-use tower_approov::{ApproovRequest, BodyCheck, BodyRead, HeaderSource, RequestBody, Verdict};
+use tower_approov::{
+    ApproovRequest, BodyCheck, BodyRead, HeaderSource, JsonRejection, RequestBody, Verdict,
+};
 
 use crate::Shared;
 use crate::answer::{Answer, answer};
@@ -313,10 +315,11 @@ fn http_answer(answer: Answer) -> Response {
 /// `401`, `content-type: application/json`, body `{}`: the answer to every refusal. The error
 /// goes in the extensions, never in the body.
 pub(crate) fn unauthorized(error: tower_approov::ApproovError) -> Response {
-    let mut response = (StatusCode::UNAUTHORIZED, "{}").into_response();
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut response = (StatusCode::UNAUTHORIZED, JsonRejection::BODY).into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(JsonRejection::CONTENT_TYPE),
+    );
     response.extensions_mut().insert(error);
     response
 }

@@ -12,7 +12,7 @@ use crate::actix::response::RejectionResponse;
 use crate::actix::service::ApproovMiddlewareService;
 use crate::check::config::{ApproovConfig, ModeHandle};
 use crate::check::error::ConfigError;
-use crate::tower::response::JsonRejection;
+use crate::check::error::JsonRejection;
 
 /// An actix-web middleware that lets through only requests carrying a valid Approov token:
 /// `App::new().wrap(approov.clone())`, `Scope::wrap`, `Resource::wrap`.
@@ -215,6 +215,6 @@ mod tests {
             .unwrap();
         let text = format!("{:?}", ApproovMiddleware::new(config));
         assert!(text.starts_with("ApproovMiddleware { config: ApproovConfig { keys: 1,"));
-        assert!(text.ends_with("rejection: \"tower_approov::tower::response::JsonRejection\" }"));
+        assert!(text.ends_with("rejection: \"tower_approov::check::error::JsonRejection\" }"));
     }
 }

@@ -8,8 +8,7 @@ use actix_web::{HttpMessage as _, HttpRequest, HttpResponse};
 
 use crate::check::claims::ApproovClaims;
 use crate::check::config::ApproovConfig;
-use crate::check::error::ApproovError;
-use crate::tower::response::JsonRejection;
+use crate::check::error::{ApproovError, JsonRejection};
 
 /// Builds the response for a failed check on actix-web.
 ///
@@ -27,10 +26,11 @@ pub trait RejectionResponse {
 
 impl RejectionResponse for JsonRejection {
     fn rejection(&self, _error: &ApproovError, _request: &HttpRequest) -> HttpResponse {
-        let mut response = HttpResponse::with_body(StatusCode::UNAUTHORIZED, "{}");
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let mut response = HttpResponse::with_body(StatusCode::UNAUTHORIZED, JsonRejection::BODY);
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(JsonRejection::CONTENT_TYPE),
+        );
         response.map_into_boxed_body()
     }
 }

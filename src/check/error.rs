@@ -2,6 +2,24 @@
 
 use std::fmt;
 
+/// The answer to a refused request, the same from every front door: `401 Unauthorized`,
+/// `content-type: application/json`, body `{}`, as every Approov quickstart answers.
+///
+/// The body deliberately says nothing: the reason goes to the server's logs only. It is the
+/// default rejection of the tower layer and of the actix-web middleware, and the verifier's
+/// denial; each front door writes these constants in its framework's types and decides nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonRejection;
+
+impl JsonRejection {
+    /// `401 Unauthorized`.
+    pub const STATUS: u16 = 401;
+    /// The `content-type` of the answer.
+    pub const CONTENT_TYPE: &'static str = "application/json";
+    /// The body of the answer: nothing about why.
+    pub const BODY: &'static str = "{}";
+}
+
 /// Why an Approov check failed.
 ///
 /// Each kind has a stable [`reason code`](ApproovErrorKind::reason_code) that is written to the

@@ -6,7 +6,7 @@ use tower_layer::Layer;
 
 use crate::check::config::{ApproovConfig, ModeHandle};
 use crate::check::error::ConfigError;
-use crate::tower::response::JsonRejection;
+use crate::check::error::JsonRejection;
 use crate::tower::service::ApproovService;
 
 /// A [`Layer`] that lets through only requests carrying a valid Approov token.

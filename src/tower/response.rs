@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, V
 
 use crate::check::claims::ApproovClaims;
 use crate::check::config::ApproovConfig;
-use crate::check::error::ApproovError;
+use crate::check::error::{ApproovError, JsonRejection};
 
 /// Builds the response for a failed check.
 ///
@@ -108,22 +108,16 @@ impl<'a> RequestHead<'a> {
     }
 }
 
-/// The default rejection: `401 Unauthorized`, `content-type: application/json`, body `{}`.
-///
-/// The body deliberately says nothing: the reason goes to the server's logs only.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct JsonRejection;
-
 impl<B> RejectionResponse<B> for JsonRejection
 where
     B: From<&'static str>,
 {
     fn rejection(&self, _error: &ApproovError, _request: &RequestHead<'_>) -> Response<B> {
-        let mut response = Response::new(B::from("{}"));
+        let mut response = Response::new(B::from(JsonRejection::BODY));
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         response.headers_mut().insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
+            HeaderValue::from_static(JsonRejection::CONTENT_TYPE),
         );
         response
     }

@@ -243,7 +243,7 @@ fn debug_of_the_layer_shows_the_settings_and_not_the_secret() {
          token_prefix: Some(\"Bearer\"), leeway: 0ns, issuers: None, audiences: None, \
          binding_headers: Some([\"authorization\"]), allow_missing_pay: false, mode: Enforce, \
          token_cache_size: 10000, max_token_length: 8192, strip_token_header: false, message_signing: None, replay: None }, \
-         rejection: \"tower_approov::tower::response::JsonRejection\" }"
+         rejection: \"tower_approov::check::error::JsonRejection\" }"
     );
 }
 
