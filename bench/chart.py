@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An SVG bar chart of a bench/load.sh run, from the CSV it writes.
 
-    python3 bench/chart.py bench/results/after.csv -o bench/results/load.svg
+    python3 bench/chart.py bench/results/load-latest.csv -o bench/results/load.svg
     python3 bench/chart.py after.csv --before before.csv -o load.svg   # both, side by side
 
 Two panels, each on a log scale: the server's CPU time per request (best of the runs, the
