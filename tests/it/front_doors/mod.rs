@@ -11,7 +11,7 @@
 //!   and starts the real binary, one process per case: its reverse proxy, every case; forward
 //!   auth on `/check` (the test playing the gateway) with the body forwarded, every case;
 //!   forward auth without the body (nginx `auth_request`, Caddy `forward_auth`), every case
-//!   but the seven whose verdict needs the body. Its differences by design (the token header
+//!   but the nine whose verdict needs the body. Its differences by design (the token header
 //!   never reaches the upstream; a refusal's and a monitored request's reason are read from
 //!   its `/metrics`) and the cases that cannot apply are written there once, each with its
 //!   reason.
