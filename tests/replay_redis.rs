@@ -2,13 +2,25 @@
 //! started by the test on a free loopback port: two instances of an app share one store; the
 //! other form of an ECDSA signature; fresh signatures; the keys' expiry; the store killed or
 //! paused under each failure policy; readiness. Bases are written out by hand
-//! (`tests/replay_support`).
+//! (`tests/replay_support`). And the replay cases of the front doors' table
+//! (`tests/it/front_doors`), with the store in Redis, through the axum layer and the actix-web
+//! middleware.
 //!
 //! A binary of its own: it installs a process-wide metrics recorder, to count the requests let
 //! through while the store is down.
 
 #[path = "common/mod.rs"]
 mod common;
+// The whole table comes along; this binary runs only its replay cases, in Redis.
+#[allow(dead_code)]
+#[path = "it/front_doors"]
+mod front_doors {
+    #[cfg(feature = "actix")]
+    pub mod actix;
+    pub mod axum;
+    pub mod cases;
+    pub mod runner;
+}
 #[path = "redis_support/mod.rs"]
 mod redis_support;
 #[path = "replay_support/mod.rs"]
@@ -20,6 +32,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use front_doors::runner::run_replay_cases_in_redis;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use redis_support::RedisServer;
 use replay_support::SignedGet;
@@ -305,4 +318,25 @@ async fn a_store_that_was_down_at_start_is_used_once_it_answers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     SignedGet::install(&key).send(addr).await.assert_ok("");
+}
+
+#[tokio::test]
+async fn every_replay_case_of_the_table_is_answered_as_written_through_the_axum_layer_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    run_replay_cases_in_redis::<front_doors::axum::Axum>(&redis.url(), || {
+        redis.keys("approov:replay:").len()
+    })
+    .await;
+}
+
+#[cfg(feature = "actix")]
+#[tokio::test]
+async fn every_replay_case_of_the_table_is_answered_as_written_through_the_actix_middleware_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    run_replay_cases_in_redis::<front_doors::actix::Actix>(&redis.url(), || {
+        redis.keys("approov:replay:").len()
+    })
+    .await;
 }

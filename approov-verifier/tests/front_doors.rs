@@ -13,6 +13,11 @@
 //!   `X-Original-Content-Length` (nginx `auth_request`, Caddy `forward_auth`): every case but
 //!   the nine of [`BODY_NEEDED`], whose verdict needs the body.
 //!
+//! Each door runs the table's replay cases a second time with the store in a real
+//! `redis-server` (`APPROOV_REPLAY_REDIS_URL`), where the verifier awaits the store's answer
+//! (`Verdict::Record`): the reverse proxy in the tower layer's future, forward auth in its
+//! handler.
+//!
 //! What differs by design at every door of the verifier, and only that, is written once, in
 //! [`observe`] and [`expected`], each difference with its reason; the cases that cannot apply
 //! at a door are listed with theirs. Everything else must be the table's answer as written.
@@ -41,9 +46,11 @@ use tower_approov::ApproovConfig;
 
 use front_doors::cases::Expect;
 use front_doors::runner::{
-    FrontDoor, Observed, a_trickling_signed_body_is_refused_at_its_deadline, run_table,
+    FrontDoor, Observed, a_trickling_signed_body_is_refused_at_its_deadline,
+    run_replay_cases_in_redis, run_table,
 };
 use sdk_support::Answer;
+use support::redis::RedisServer;
 use support::verifier::{Counts, Verifier};
 
 /// The claim header the verifier sets upstream (`APPROOV_VERIFIER_CLAIM_HEADERS`' default):
@@ -464,6 +471,32 @@ async fn every_case_of_the_table_is_answered_as_written_through_forward_auth_wit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_not_needing_the_body_is_answered_as_written_through_forward_auth_without_it() {
     run_table::<ForwardAuth<false>>().await;
+}
+
+/// The number of replay keys `redis` holds, under the default prefix.
+fn stored(redis: &RedisServer) -> usize {
+    redis.keys("approov:replay:").len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replay_case_is_answered_as_written_through_the_verifiers_reverse_proxy_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    run_replay_cases_in_redis::<ReverseProxy>(&redis.url(), || stored(&redis)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replay_case_is_answered_as_written_through_forward_auth_with_the_body_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    run_replay_cases_in_redis::<ForwardAuth<true>>(&redis.url(), || stored(&redis)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replay_case_not_needing_the_body_is_answered_as_written_through_forward_auth_without_it_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    run_replay_cases_in_redis::<ForwardAuth<false>>(&redis.url(), || stored(&redis)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! A real `redis-server` (Debian's package, or `REDIS_SERVER_BIN`) on a loopback port of its
 //! own, for the replay tests: started and waited for, read back (`KEYS`, `PEXPIRETIME`), and
-//! killed when dropped. Included by `tests/replay_redis.rs`, and meant for any other test that
-//! needs a real store: one definition.
+//! killed when dropped. Included by `tests/replay_redis.rs` and by approov-verifier's tests
+//! (`approov-verifier/tests/support/mod.rs`): one definition.
 #![allow(dead_code)]
 
 use std::net::TcpListener;

@@ -52,8 +52,8 @@ pub enum Expect {
 const DID: &str = "device-1";
 const REQUIRE: (&str, &str) = ("APPROOV_MESSAGE_SIGNING", "require");
 const MONITOR: (&str, &str) = ("APPROOV_MODE", "monitor");
-/// Replay protection on, its store in memory.
-const REPLAY_ON: (&str, &str) = ("APPROOV_REPLAY_PROTECTION", "on");
+/// Replay protection on, its store in memory unless [`replay_in_redis`] adds a Redis URL.
+pub const REPLAY_ON: (&str, &str) = ("APPROOV_REPLAY_PROTECTION", "on");
 const BASIC: &str = r#""@method" "@target-uri" "approov-token""#;
 
 fn vars(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
@@ -785,7 +785,7 @@ fn monitor_mode() -> Vec<Case> {
 /// Replay protection (`APPROOV_REPLAY_PROTECTION=on`, the store in memory): the same signed
 /// bytes sent a second time, and a first sending refused for another reason, which leaves
 /// nothing remembered. Each case signs its own request (a new ECDSA signature), so that cases
-/// sharing one store never meet each other's signatures.
+/// sharing one store ([`replay_in_redis`]) never meet each other's signatures.
 fn replay() -> Vec<Case> {
     let key = InstallationKey::generate().unwrap();
     let token = token_with_claims(json!({ "ipk": key.ipk().unwrap() }));
@@ -872,4 +872,19 @@ fn replay() -> Vec<Case> {
             expect: passed(body),
         },
     ]
+}
+
+/// The replay cases run with replay protection on, their store the Redis server at `url`
+/// (`APPROOV_REPLAY_REDIS_URL`): the front door awaits the store (`Verdict::Record`) where the
+/// store in memory answers at once. Each case remembers one signature.
+#[allow(dead_code)]
+pub fn replay_in_redis(url: &str) -> Vec<Case> {
+    replay()
+        .into_iter()
+        .filter(|case| case.vars.iter().any(|(n, v)| (*n, v.as_str()) == REPLAY_ON))
+        .map(|mut case| {
+            case.vars.push(("APPROOV_REPLAY_REDIS_URL", url.to_owned()));
+            case
+        })
+        .collect()
 }

@@ -16,6 +16,12 @@
 //!   its `/metrics`) and the cases that cannot apply are written there once, each with its
 //!   reason.
 //!
+//! The replay cases (replay protection on, a request sent a second time) run here with the
+//! store in memory; `tests/replay_redis.rs` and `approov-verifier/tests/front_doors.rs` run
+//! them again against every door with the store in a real `redis-server`
+//! ([`run_replay_cases_in_redis`](runner::run_replay_cases_in_redis)), where each door awaits
+//! the store's answer (`Verdict::Record`).
+//!
 //! A front door is a [`FrontDoor`](runner::FrontDoor): it serves the test app (every path
 //! echoes the body it received and says in headers what else it received, see
 //! `sdk_support::handler_headers`) behind its own adapter for a given configuration, and puts

@@ -1,8 +1,10 @@
 //! The runner of the table: what a front door is ([`FrontDoor`]), what an answer says in the
-//! table's terms ([`Observed`]), [`run_table`], and the trickling-body test, which is not one
-//! write of bytes and so not a row of the table. Included as it is by the `it` binary (the
-//! in-process doors) and by `approov-verifier/tests/front_doors.rs` (the verifier's doors),
-//! beside [`cases`](super::cases): one definition of the cases and of how they are run.
+//! table's terms ([`Observed`]), [`run_table`], [`run_replay_cases_in_redis`] (the replay
+//! cases again, their store a real Redis), and the trickling-body test, which is not one write
+//! of bytes and so not a row of the table. Included as it is by the `it` binary and
+//! `tests/replay_redis.rs` (the in-process doors) and by `approov-verifier/tests/front_doors.rs`
+//! (the verifier's doors), beside [`cases`](super::cases): one definition of the cases and of
+//! how they are run.
 
 use std::net::SocketAddr;
 
@@ -157,6 +159,27 @@ pub async fn run_table<D: FrontDoor>() {
         "{}: every case runs or is said not to apply",
         D::NAME
     );
+}
+
+/// Runs the replay cases of the table that apply at `D` with their store the Redis server at
+/// `url` ([`cases::replay_in_redis`]), and fails unless `stored()`, the number of signatures
+/// the store holds once they ran, is one for each case run. Returns the number of cases run.
+/// (Run by `tests/replay_redis.rs` and the verifier's tests; the `it` binary has no Redis.)
+#[allow(dead_code)]
+pub async fn run_replay_cases_in_redis<D: FrontDoor>(
+    url: &str,
+    stored: impl Fn() -> usize,
+) -> usize {
+    let cases = cases::replay_in_redis(url);
+    let ran = run_cases::<D>(&cases).await;
+    assert!(ran > 0, "{}: no replay case ran", D::NAME);
+    assert_eq!(
+        stored(),
+        ran,
+        "{}: each case run remembers its one signature in Redis",
+        D::NAME
+    );
+    ran
 }
 
 /// Runs each of `cases` that applies at `D` against a server of its own configuration: its
