@@ -501,5 +501,5 @@ fn the_readme_shows_every_gateway_configuration_file_as_the_tests_use_it() {
             shown += 1;
         }
     }
-    assert_eq!(shown, 7, "every configuration file, and no other");
+    assert_eq!(shown, 9, "every configuration file, and no other");
 }
