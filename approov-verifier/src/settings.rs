@@ -63,7 +63,8 @@ A setting that cannot be used stops the verifier at start-up, with a message nam
 variable (never its value), and exit status 2.";
 
 /// The check as a service, for gateways and meshes: forward auth (nginx `auth_request`,
-/// Traefik `forwardAuth`, Caddy `forward_auth`) on `/check`, Envoy ext_authz over HTTP on
+/// Traefik `forwardAuth`, Caddy `forward_auth`, HAProxy with the Lua action of
+/// `approov-verifier/gateways/haproxy/approov.lua`) on `/check`, Envoy ext_authz over HTTP on
 /// `/ext-authz/` and over gRPC, or a checking reverse proxy in front of any backend.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "approov-verifier", version, after_long_help = CHECK_VARIABLES)]

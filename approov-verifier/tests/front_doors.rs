@@ -11,7 +11,12 @@
 //!   every case.
 //! - [`ForwardAuth<false>`]: forward auth without the body, its length in
 //!   `X-Original-Content-Length` (nginx `auth_request`, Caddy `forward_auth`): every case but
-//!   the seven of [`BODY_NEEDED`], whose verdict needs the body.
+//!   the nine of [`BODY_NEEDED`], whose verdict needs the body.
+//!
+//! Each door runs the table's replay cases a second time with the store in a real
+//! `redis-server` (`APPROOV_REPLAY_REDIS_URL`), where the verifier awaits the store's answer
+//! (`Verdict::Record`): the reverse proxy in the tower layer's future, forward auth in its
+//! handler.
 //!
 //! What differs by design at every door of the verifier, and only that, is written once, in
 //! [`observe`] and [`expected`], each difference with its reason; the cases that cannot apply
@@ -32,6 +37,7 @@ mod front_doors {
 mod support;
 
 use std::net::SocketAddr;
+use std::sync::Mutex;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -40,10 +46,12 @@ use tower_approov::ApproovConfig;
 
 use front_doors::cases::Expect;
 use front_doors::runner::{
-    FrontDoor, Observed, a_trickling_signed_body_is_refused_at_its_deadline, run_table,
+    FrontDoor, Observed, a_trickling_signed_body_is_refused_at_its_deadline,
+    run_replay_cases_in_redis, run_table,
 };
 use sdk_support::Answer;
-use support::verifier::Verifier;
+use support::redis::RedisServer;
+use support::verifier::{Counts, Verifier};
 
 /// The claim header the verifier sets upstream (`APPROOV_VERIFIER_CLAIM_HEADERS`' default):
 /// the token's `did`.
@@ -108,6 +116,8 @@ impl Drop for TableApp {
 struct Running {
     verifier: Verifier,
     upstream: TableApp,
+    /// The verifier's counts when its last answer was observed: a case may send two requests.
+    counted: Mutex<Counts>,
 }
 
 impl Running {
@@ -129,7 +139,11 @@ impl Running {
             env.push((name, value));
         }
         let verifier = Verifier::start(&env).await;
-        Self { verifier, upstream }
+        Self {
+            verifier,
+            upstream,
+            counted: Mutex::new(Counts::new()),
+        }
     }
 }
 
@@ -143,18 +157,22 @@ impl Running {
 ///   upstream gets no claim header and nothing in its place), so the handler cannot say it
 ///   (`x-test-monitored`): the verifier's count says it, `outcome="monitored"`.
 ///
-/// Either count must be the only one, once; a request that passed must be counted once as
-/// `outcome="accepted",reason="none"`. Anything else is put in `reason`, so that it differs
-/// from any expectation and is shown.
+/// Either count must be the only one counted since the last answer observed, once; a request
+/// that passed must be counted once as `outcome="accepted",reason="none"`. Anything else is put
+/// in `reason`, so that it differs from any expectation and is shown.
 async fn observe(running: &Running, answer: &Answer) -> Observed {
     let mut observed = Observed::of(answer);
-    let counted: Vec<(String, String, u64)> = running
-        .verifier
-        .counts()
-        .await
+    let now = running.verifier.counts().await;
+    let before = std::mem::replace(
+        &mut *running.counted.lock().expect("the counts"),
+        now.clone(),
+    );
+    let counted: Vec<(String, String, u64)> = now
         .into_iter()
-        .filter(|(_, count)| *count > 0)
-        .map(|((outcome, reason), count)| (outcome, reason, count))
+        .filter_map(|(key, count)| {
+            let moved = count - before.get(&key).copied().unwrap_or(0);
+            (moved > 0).then_some((key.0, key.1, moved))
+        })
         .collect();
     let (reason, monitored) = match counted.as_slice() {
         [(outcome, reason, 1)] if outcome == "accepted" && reason == "none" => (None, None),
@@ -234,7 +252,7 @@ impl FrontDoor for ReverseProxy {
 /// signature covering `content-digest` is refused as `body_unavailable` (in every mode: nothing
 /// was checked), and a request without `Content-Length` (none, or chunked) cannot be shown to
 /// have no body. The reverse proxy, or a gateway that forwards the body, is the door for them.
-const BODY_NEEDED: [(&str, &str); 7] = [
+const BODY_NEEDED: [(&str, &str); 9] = [
     (
         "with digests required, a signed GET without a body needs none",
         "content_digest_mismatch: without Content-Length the call cannot show there is no body",
@@ -262,6 +280,15 @@ const BODY_NEEDED: [(&str, &str); 7] = [
     (
         "a chunked signed body found over the limit is refused",
         "body_unavailable: neither the body nor a length is forwarded, so no limit is reached",
+    ),
+    (
+        "a signed POST sent a second time with its body is refused as replayed",
+        "body_unavailable both times: the body its signature covers is not forwarded, so \
+         nothing is ever accepted or remembered",
+    ),
+    (
+        "a signed POST first sent with a changed body burns nothing: sent with its own, it passes",
+        "body_unavailable both times: the body its signature covers is not forwarded",
     ),
 ];
 
@@ -444,6 +471,32 @@ async fn every_case_of_the_table_is_answered_as_written_through_forward_auth_wit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_not_needing_the_body_is_answered_as_written_through_forward_auth_without_it() {
     run_table::<ForwardAuth<false>>().await;
+}
+
+/// The number of replay keys `redis` holds, under the default prefix.
+fn stored(redis: &RedisServer) -> usize {
+    redis.keys("approov:replay:").len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replay_case_is_answered_as_written_through_the_verifiers_reverse_proxy_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    run_replay_cases_in_redis::<ReverseProxy>(&redis.url(), || stored(&redis)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replay_case_is_answered_as_written_through_forward_auth_with_the_body_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    run_replay_cases_in_redis::<ForwardAuth<true>>(&redis.url(), || stored(&redis)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replay_case_not_needing_the_body_is_answered_as_written_through_forward_auth_without_it_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    run_replay_cases_in_redis::<ForwardAuth<false>>(&redis.url(), || stored(&redis)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,9 @@
 //! The verifier behind the real gateways: nginx (`auth_request`, and in front of the verifier's
-//! reverse proxy), Envoy (ext_authz over gRPC and over HTTP), Traefik (`forwardAuth`) and Caddy
-//! (`forward_auth`, 2.11 and Debian's 2.6), each started from the configuration files the
-//! README shows (`approov-verifier/gateways/`) on free loopback ports, in front of the real
-//! verifier binary and a real upstream that echoes what it received, over real HTTP.
+//! reverse proxy), Envoy (ext_authz over gRPC and over HTTP), Traefik (`forwardAuth`), Caddy
+//! (`forward_auth`, 2.11 and Debian's 2.6) and HAProxy (the Lua action of `approov.lua`), each
+//! started from the configuration files the README shows (`approov-verifier/gateways/`) on free
+//! loopback ports, in front of the real verifier binary and a real upstream that echoes what it
+//! received, over real HTTP.
 //!
 //! Every refusal is asserted as the client sees it (`401`, `application/json`, `{}`), as the
 //! verifier counted it (its reason, from `/metrics`), and as the upstream did not see it (its
@@ -287,7 +288,8 @@ const TAMPERED: &[u8] = br#"{"amount":99}"#;
 
 /// A POST of [`BODY`] signed as the SDKs sign it: covering its `content-digest` (OkHttp) or
 /// not (iOS by default). Both cover `content-length`, which a gateway's auth request without
-/// the body must still tell the verifier (nginx and Caddy send `X-Original-Content-Length`).
+/// the body must still tell the verifier (nginx, Caddy and HAProxy send
+/// `X-Original-Content-Length`).
 fn signed_post(key: &InstallKey, digest: bool) -> Request {
     let token = key.token();
     let content_digest = tokens::content_digest(BODY);
@@ -366,9 +368,9 @@ async fn signed_body_is_checked(kind: Kind) {
     assert_eq!(stack.upstream.hits(), 2);
 }
 
-/// Where the body cannot reach the verifier (nginx `auth_request`, Caddy `forward_auth`): a
-/// signed POST that does not cover its digest passes; one covering `content-digest` is refused
-/// (`body_unavailable`), never let through unchecked.
+/// Where the body cannot reach the verifier (nginx `auth_request`, Caddy `forward_auth`,
+/// HAProxy's Lua action): a signed POST that does not cover its digest passes; one covering
+/// `content-digest` is refused (`body_unavailable`), never let through unchecked.
 async fn signed_body_is_refused_unseen(kind: Kind) {
     assert!(!kind.forwards_body());
     let stack = Stack::start(kind, &[REQUIRE_SIGNATURES, PUBLIC_ORIGIN]).await;
@@ -453,6 +455,7 @@ gateway_tests!(envoy_grpc, Kind::EnvoyGrpc, checked);
 gateway_tests!(envoy_http, Kind::EnvoyHttp, checked);
 gateway_tests!(traefik, Kind::Traefik, checked);
 gateway_tests!(caddy, Kind::Caddy, unavailable);
+gateway_tests!(haproxy, Kind::Haproxy, unavailable);
 
 /// Debian's Caddy 2.6 (before 2.10 it let a client's own copy of a copied header through when
 /// the auth answer lacked it): the README's Caddyfile removes it there too.
@@ -468,6 +471,59 @@ mod caddy_2_6 {
     async fn a_valid_token_reaches_the_upstream_and_bad_tokens_get_401_json() {
         valid_token_reaches_the_upstream(Kind::Caddy26).await;
         bad_tokens_are_refused(Kind::Caddy26).await;
+    }
+}
+
+/// HAProxy's Lua action writes its auth request itself, because `core.httpclient()` adds
+/// `Accept: */*` and `User-Agent: HAProxy` to a request without them: a signature covering
+/// both passes with them, and without them is refused, never checked against values the
+/// upstream does not get.
+mod haproxy_auth_request {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_header_the_client_did_not_send_is_not_in_the_request_checked() {
+        let stack = Stack::start(Kind::Haproxy, &[REQUIRE_SIGNATURES, PUBLIC_ORIGIN]).await;
+        let key = InstallKey::generate();
+        let token = key.token();
+        let params =
+            tokens::sdk_params(r#""@method" "@target-uri" "approov-token" "accept" "user-agent""#);
+        let base = format!(
+            "\"@method\": GET\n\
+             \"@target-uri\": https://api.example.com/v1/orders\n\
+             \"approov-token\": {token}\n\
+             \"accept\": */*\n\
+             \"user-agent\": HAProxy\n\
+             \"@signature-params\": {params}"
+        );
+        let signed = Request::get("/v1/orders")
+            .token(&token)
+            .header("Signature-Input", &format!("install={params}"))
+            .header("Signature", &format!("install=:{}:", key.sign(&base)));
+
+        let before = stack.verifier.counts().await;
+        let seen = send(
+            stack.gateway.addr,
+            signed
+                .clone()
+                .header("Accept", "*/*")
+                .header("User-Agent", "HAProxy"),
+        )
+        .await
+        .upstream_saw();
+        assert_eq!(seen.header("approov-device-id"), [DID]);
+        assert_eq!(
+            stack.verifier.counted_since(&before).await,
+            once("accepted", "none")
+        );
+
+        let before = stack.verifier.counts().await;
+        send(stack.gateway.addr, signed).await.assert_refused();
+        assert_eq!(
+            stack.verifier.counted_since(&before).await,
+            once("rejected", "message_signature_invalid")
+        );
+        assert_eq!(stack.upstream.hits(), 1);
     }
 }
 
@@ -501,5 +557,5 @@ fn the_readme_shows_every_gateway_configuration_file_as_the_tests_use_it() {
             shown += 1;
         }
     }
-    assert_eq!(shown, 7, "every configuration file, and no other");
+    assert_eq!(shown, 9, "every configuration file, and no other");
 }

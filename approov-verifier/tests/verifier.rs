@@ -1,6 +1,7 @@
 //! The verifier binary itself, no gateway: its `--help`, its start-up errors, what operators
 //! probe (`/healthz`, `/readyz`, `/metrics`, `grpc.health.v1`), its logs, its graceful
-//! shutdown, and its gRPC door called by a real tonic client as Envoy calls it.
+//! shutdown, its gRPC door called by a real tonic client as Envoy calls it, and both Envoy
+//! doors' replay protection, its store in memory and in a real `redis-server`.
 
 mod support;
 
@@ -21,6 +22,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use support::client::{Request, send};
 use support::process::{Process, TempDir, WAIT};
+use support::redis::RedisServer;
 use support::tokens::{self, DID, InstallKey};
 use support::verifier::{Verifier, command, once};
 
@@ -658,4 +660,191 @@ async fn the_envoy_http_door_answers_200_exactly_and_names_the_headers_to_remove
     send(verifier.http, Request::get("/ext-authz/v1/orders"))
         .await
         .assert_refused();
+}
+
+/// What an Envoy door answered, in HTTP's terms: the status (`200` lets the request on), the
+/// `approov-device-id` it sets upstream, the headers it removes upstream. A refusal has been
+/// checked to be `401`, `application/json`, `{}`.
+#[derive(Debug, PartialEq)]
+struct EnvoyAnswer {
+    status: u16,
+    did: Option<String>,
+    removed: Vec<String>,
+}
+
+/// Envoy's two doors: gRPC ext_authz, and HTTP ext_authz (`/ext-authz/<path>`).
+#[derive(Debug, Clone, Copy)]
+enum EnvoyDoor {
+    Grpc,
+    Http,
+}
+
+impl EnvoyDoor {
+    /// Asks this door about `GET https://api.example.com/v1/orders` with `headers`, as Envoy
+    /// would.
+    async fn ask(self, verifier: &Verifier, headers: &[(&str, &str)]) -> EnvoyAnswer {
+        match self {
+            Self::Grpc => {
+                let answer =
+                    grpc_check(verifier, check_request("GET", "/v1/orders", headers, b"")).await;
+                let code = answer.status.expect("a status").code;
+                match answer.http_response {
+                    Some(HttpResponse::OkResponse(ok)) => {
+                        assert_eq!(code, tonic::Code::Ok as i32);
+                        let did = ok.headers.iter().find_map(|h| {
+                            let header = h.header.as_ref().expect("a header");
+                            (header.key == "approov-device-id").then(|| header.value.clone())
+                        });
+                        EnvoyAnswer {
+                            status: 200,
+                            did,
+                            removed: ok.headers_to_remove,
+                        }
+                    }
+                    Some(HttpResponse::DeniedResponse(denied)) => {
+                        assert_eq!(code, tonic::Code::Unauthenticated as i32);
+                        assert_eq!(denied.body, "{}");
+                        let content_type = denied.headers.iter().find_map(|h| {
+                            let header = h.header.as_ref().expect("a header");
+                            (header.key == "content-type").then(|| header.value.clone())
+                        });
+                        assert_eq!(content_type.as_deref(), Some("application/json"));
+                        EnvoyAnswer {
+                            status: u16::try_from(denied.status.expect("a status").code)
+                                .expect("an HTTP status"),
+                            did: None,
+                            removed: Vec::new(),
+                        }
+                    }
+                    other => panic!("neither allowed nor denied: {other:?}"),
+                }
+            }
+            Self::Http => {
+                let mut request =
+                    Request::get("/ext-authz/v1/orders").header("x-forwarded-proto", "https");
+                for (name, value) in headers {
+                    request = request.header(name, value);
+                }
+                let reply = send(verifier.http, request).await;
+                if reply.status != 200 {
+                    reply.assert_refused();
+                }
+                let header = |name: &str| {
+                    reply
+                        .headers
+                        .get(name)
+                        .map(|v| v.to_str().expect("text").to_owned())
+                };
+                EnvoyAnswer {
+                    status: reply.status,
+                    did: header("approov-device-id"),
+                    removed: header("x-envoy-auth-headers-to-remove")
+                        .map(|names| names.split(", ").map(str::to_owned).collect())
+                        .unwrap_or_default(),
+                }
+            }
+        }
+    }
+}
+
+/// The header lines of `GET https://api.example.com/v1/orders` signed as the SDKs sign it (its
+/// base written out), with a key of its own: a signature no store has seen.
+fn signed_get_headers() -> Vec<(&'static str, String)> {
+    let key = InstallKey::generate();
+    let token = key.token();
+    let params = tokens::sdk_params(r#""@method" "@target-uri" "approov-token""#);
+    let base = format!(
+        "\"@method\": GET\n\
+         \"@target-uri\": https://api.example.com/v1/orders\n\
+         \"approov-token\": {token}\n\
+         \"@signature-params\": {params}"
+    );
+    let signature = format!("install=:{}:", key.sign(&base));
+    vec![
+        ("approov-token", token),
+        ("signature-input", format!("install={params}")),
+        ("signature", signature),
+    ]
+}
+
+/// At each Envoy door, in each mode, with replay protection on and its store in memory or at
+/// `redis_url`: a signed request is allowed the first time, and the second time denied as
+/// `signature_replayed` (enforce) or let on without its claim header, counted as monitored
+/// (monitor). Returns the number of signatures that should have been remembered.
+async fn envoy_doors_refuse_a_replay(redis_url: Option<&str>) -> usize {
+    let mut remembered = 0;
+    for door in [EnvoyDoor::Grpc, EnvoyDoor::Http] {
+        for mode in ["enforce", "monitor"] {
+            let mut vars = vec![
+                ("APPROOV_MESSAGE_SIGNING", "require"),
+                ("APPROOV_REPLAY_PROTECTION", "on"),
+                ("APPROOV_MODE", mode),
+            ];
+            vars.extend(redis_url.map(|url| ("APPROOV_REPLAY_REDIS_URL", url)));
+            let verifier = Verifier::start(&vars).await;
+            let headers = signed_get_headers();
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            let before = verifier.counts().await;
+            assert_eq!(
+                door.ask(&verifier, &headers).await,
+                EnvoyAnswer {
+                    status: 200,
+                    did: Some(DID.to_owned()),
+                    removed: vec!["approov-token".to_owned()],
+                },
+                "{door:?}, {mode}: the first sending"
+            );
+            assert_eq!(
+                verifier.counted_since(&before).await,
+                once("accepted", "none"),
+                "{door:?}, {mode}: the first sending"
+            );
+            remembered += 1;
+            let before = verifier.counts().await;
+            let (expected, outcome) = match mode {
+                "enforce" => (
+                    EnvoyAnswer {
+                        status: 401,
+                        did: None,
+                        removed: Vec::new(),
+                    },
+                    "rejected",
+                ),
+                _ => (
+                    EnvoyAnswer {
+                        status: 200,
+                        did: None,
+                        removed: vec!["approov-token".to_owned(), "approov-device-id".to_owned()],
+                    },
+                    "monitored",
+                ),
+            };
+            assert_eq!(
+                door.ask(&verifier, &headers).await,
+                expected,
+                "{door:?}, {mode}: the second sending"
+            );
+            assert_eq!(
+                verifier.counted_since(&before).await,
+                once(outcome, "signature_replayed"),
+                "{door:?}, {mode}: the second sending"
+            );
+        }
+    }
+    remembered
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_envoy_doors_deny_a_signed_request_sent_a_second_time_or_in_monitor_mode_let_it_on_without_claims()
+ {
+    envoy_doors_refuse_a_replay(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_envoy_doors_deny_a_signed_request_sent_a_second_time_or_in_monitor_mode_let_it_on_without_claims_with_the_store_in_redis()
+ {
+    let redis = RedisServer::start();
+    let remembered = envoy_doors_refuse_a_replay(Some(&redis.url())).await;
+    assert_eq!(redis.keys("approov:replay:").len(), remembered);
 }

@@ -30,6 +30,8 @@ pub enum Kind {
     Caddy,
     /// The same Caddyfile with Debian's Caddy 2.6.
     Caddy26,
+    /// `gateways/haproxy/`: HAProxy's Lua action of `approov.lua` calling `/check`.
+    Haproxy,
 }
 
 impl Kind {
@@ -42,6 +44,7 @@ impl Kind {
             Self::Traefik => "Traefik",
             Self::Caddy => "Caddy",
             Self::Caddy26 => "Caddy 2.6",
+            Self::Haproxy => "HAProxy",
         }
     }
 
@@ -71,6 +74,7 @@ impl Kind {
             Self::Traefik => process::TRAEFIK,
             Self::Caddy => process::CADDY,
             Self::Caddy26 => process::CADDY_2_6,
+            Self::Haproxy => process::HAPROXY,
         }
     }
 
@@ -83,6 +87,7 @@ impl Kind {
             Self::EnvoyHttp => &["envoy-http/envoy.yaml"],
             Self::Traefik => &["traefik/traefik.yml", "traefik/dynamic.yml"],
             Self::Caddy | Self::Caddy26 => &["caddy/Caddyfile"],
+            Self::Haproxy => &["haproxy/haproxy.cfg", "haproxy/approov.lua"],
         }
     }
 
@@ -122,6 +127,10 @@ impl Kind {
                     .arg("--config")
                     .arg(dir.join("Caddyfile"))
                     .args(["--adapter", "caddyfile"]);
+            }
+            Self::Haproxy => {
+                // -db: in the foreground, not as a daemon.
+                command.arg("-f").arg(dir.join("haproxy.cfg")).arg("-db");
             }
         }
         // Caddy and Traefik keep state under HOME: the test's directory.
@@ -205,6 +214,7 @@ impl Gateway {
             "DYNAMIC",
             dir.path().join("dynamic.yml").display().to_string(),
         );
+        values.insert("LUA", dir.path().join("approov.lua").display().to_string());
         for file in kind.files() {
             let source = gateways_dir().join(file);
             let text = std::fs::read_to_string(&source)

@@ -1,11 +1,14 @@
 //! What the verifier's tests share: child processes found in one place and always ended, the
-//! real verifier binary, the real gateways, a real echoing upstream, an HTTP client with a
-//! deadline, and tokens and SDK signatures made by hand.
+//! real verifier binary, the real gateways, a real echoing upstream, a real `redis-server`, an
+//! HTTP client with a deadline, and tokens and SDK signatures made by hand.
 #![allow(dead_code, unreachable_pub)]
 
 pub mod client;
 pub mod gateway;
 pub mod process;
+/// A real `redis-server`, shared with tower-approov's replay tests.
+#[path = "../../../tests/redis_support/mod.rs"]
+pub mod redis;
 pub mod tokens;
 pub mod upstream;
 pub mod verifier;

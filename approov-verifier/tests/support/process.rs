@@ -53,6 +53,11 @@ pub const CADDY_2_6: Binary = Binary {
     env: "CADDY_2_6_BIN",
     install: "apt-get download caddy=2.6.2* && dpkg-deb -x caddy_*.deb DIR, then CADDY_2_6_BIN=DIR/usr/bin/caddy",
 };
+pub const HAPROXY: Binary = Binary {
+    name: "haproxy",
+    env: "HAPROXY_BIN",
+    install: "apt-get install -y haproxy",
+};
 pub const CURL: Binary = Binary {
     name: "curl",
     env: "CURL_BIN",

@@ -18,7 +18,16 @@ pub struct Case {
     pub name: &'static str,
     /// The configuration, as `ApproovLayer::from_env()` would read it (plus the test secret).
     pub vars: Vec<(&'static str, String)>,
+    /// A request sent to the same server before the one under test, and the answer it must
+    /// get: for what a server remembers between requests (replay protection).
+    pub first: Option<First>,
     /// The request, byte for byte (`Connection: close` included).
+    pub request: Vec<u8>,
+    pub expect: Expect,
+}
+
+/// The request a [`Case`] sends first, on a connection of its own, and its expected answer.
+pub struct First {
     pub request: Vec<u8>,
     pub expect: Expect,
 }
@@ -43,6 +52,8 @@ pub enum Expect {
 const DID: &str = "device-1";
 const REQUIRE: (&str, &str) = ("APPROOV_MESSAGE_SIGNING", "require");
 const MONITOR: (&str, &str) = ("APPROOV_MODE", "monitor");
+/// Replay protection on, its store in memory unless [`replay_in_redis`] adds a Redis URL.
+pub const REPLAY_ON: (&str, &str) = ("APPROOV_REPLAY_PROTECTION", "on");
 const BASIC: &str = r#""@method" "@target-uri" "approov-token""#;
 
 fn vars(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
@@ -81,6 +92,7 @@ fn case(
     Case {
         name,
         vars,
+        first: None,
         request: request_bytes(line, headers, body),
         expect,
     }
@@ -103,6 +115,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(binding());
     cases.extend(sdk_signed());
     cases.extend(monitor_mode());
+    cases.extend(replay());
     cases
 }
 
@@ -286,6 +299,14 @@ fn basic_base(target_uri: &str, token: &str, params: &str) -> String {
     )
 }
 
+/// The `Signature-Input` and `Signature` of an SDK's signature by `key` over the basic base of
+/// `signed_for`: a new signature at each call (ECDSA draws a new nonce).
+fn basic_signature(key: &InstallationKey, token: &str, signed_for: &str) -> (String, String) {
+    let params = sdk_params(BASIC);
+    let base = basic_base(signed_for, token, &params);
+    signature_headers(key, &params, &base, false)
+}
+
 /// `line` with `headers`, the token and a signature by `key` over the basic base of
 /// `signed_for`, to a server that requires signatures.
 fn basic_signed(
@@ -297,9 +318,7 @@ fn basic_signed(
     signed_for: &str,
     expect: Expect,
 ) -> Case {
-    let params = sdk_params(BASIC);
-    let base = basic_base(signed_for, token, &params);
-    let (input, signature) = signature_headers(key, &params, &base, false);
+    let (input, signature) = basic_signature(key, token, signed_for);
     let mut all = headers.to_vec();
     all.extend([
         ("Approov-Token", token),
@@ -439,18 +458,21 @@ fn digest_required(key: &InstallationKey, token: &str) -> Vec<Case> {
         Case {
             name: "with digests required, a signed GET without a body needs none",
             vars: strict(),
+            first: None,
             request: request("GET /v1/orders HTTP/1.1", headers(&get, None), b""),
             expect: passed(""),
         },
         Case {
             name: "with digests required, a signed POST with Content-Length 0 needs none",
             vars: strict(),
+            first: None,
             request: request("POST /v1/orders HTTP/1.1", headers(&post, Some("0")), b""),
             expect: passed(""),
         },
         Case {
             name: "with digests required, a signed POST with a body not covered is refused",
             vars: strict(),
+            first: None,
             request: request("POST /v1/orders HTTP/1.1", headers(&post, None), b"hello"),
             expect: Expect::Rejected(Kind::ContentDigestMismatch),
         },
@@ -560,10 +582,25 @@ fn post_case(
     name: &'static str,
     vars: Vec<(&'static str, String)>,
     token: &str,
-    (digest, input, signature): &(String, String, String),
+    signed: &(String, String, String),
     body: &[u8],
     expect: Expect,
 ) -> Case {
+    Case {
+        name,
+        vars,
+        first: None,
+        request: post_request(token, signed, body),
+        expect,
+    }
+}
+
+/// The POST of [`signed_post`]'s headers, with `body`.
+fn post_request(
+    token: &str,
+    (digest, input, signature): &(String, String, String),
+    body: &[u8],
+) -> Vec<u8> {
     let headers = [
         ("Host", "api.example.com"),
         ("Approov-Token", token),
@@ -572,14 +609,7 @@ fn post_case(
         ("Signature-Input", input.as_str()),
         ("Signature", signature.as_str()),
     ];
-    case(
-        name,
-        vars,
-        "POST /v1/transfers HTTP/1.1",
-        &headers,
-        body,
-        expect,
-    )
+    request_bytes("POST /v1/transfers HTTP/1.1", &headers, body)
 }
 
 fn signed_posts(key: &InstallationKey, token: &str) -> Vec<Case> {
@@ -703,6 +733,7 @@ fn chunked_post(
     Case {
         name,
         vars,
+        first: None,
         request,
         expect,
     }
@@ -749,4 +780,111 @@ fn monitor_mode() -> Vec<Case> {
             },
         ),
     ]
+}
+
+/// Replay protection (`APPROOV_REPLAY_PROTECTION=on`, the store in memory): the same signed
+/// bytes sent a second time, and a first sending refused for another reason, which leaves
+/// nothing remembered. Each case signs its own request (a new ECDSA signature), so that cases
+/// sharing one store ([`replay_in_redis`]) never meet each other's signatures.
+fn replay() -> Vec<Case> {
+    let key = InstallationKey::generate().unwrap();
+    let token = token_with_claims(json!({ "ipk": key.ipk().unwrap() }));
+    let on = || vars(&[REQUIRE, REPLAY_ON]);
+    let signed_for = "https://api.example.com/v1/orders?page=2";
+    let line = "GET /v1/orders?page=2 HTTP/1.1";
+    let get = |line: &str, (input, signature): &(String, String)| {
+        let headers = [
+            ("Host", "api.example.com"),
+            ("Approov-Token", token.as_str()),
+            ("Signature-Input", input.as_str()),
+            ("Signature", signature.as_str()),
+        ];
+        request_bytes(line, &headers, b"")
+    };
+    let sent_twice = |name, vars, expect| {
+        let request = get(line, &basic_signature(&key, &token, signed_for));
+        Case {
+            name,
+            vars,
+            first: Some(First {
+                request: request.clone(),
+                expect: passed(""),
+            }),
+            request,
+            expect,
+        }
+    };
+    let misdirected = basic_signature(&key, &token, signed_for);
+    let body = r#"{"amount":10}"#;
+    let changed = br#"{"amount":99}"#;
+    let post = signed_post(&key, &token, body);
+    let post_once_changed = signed_post(&key, &token, body);
+    vec![
+        sent_twice(
+            "without replay protection a signed GET sent twice passes both times",
+            vars(&[REQUIRE]),
+            passed(""),
+        ),
+        sent_twice(
+            "a signed GET sent a second time is refused as replayed",
+            on(),
+            Expect::Rejected(Kind::SignatureReplayed),
+        ),
+        sent_twice(
+            "in monitor mode a signed GET sent a second time goes on, the replay in place of claims",
+            vars(&[REQUIRE, REPLAY_ON, MONITOR]),
+            Expect::Monitored {
+                reason: Kind::SignatureReplayed,
+                body: String::new(),
+            },
+        ),
+        // Its signature does not verify for the query it was sent with: nothing is remembered.
+        Case {
+            name: "a signed GET first sent for another query burns nothing: sent as signed, it passes",
+            vars: on(),
+            first: Some(First {
+                request: get("GET /v1/orders?page=3 HTTP/1.1", &misdirected),
+                expect: Expect::Rejected(Kind::MessageSignatureInvalid),
+            }),
+            request: get(line, &misdirected),
+            expect: passed(""),
+        },
+        // Read, checked and remembered after its body: the door's body path, then the store.
+        Case {
+            name: "a signed POST sent a second time with its body is refused as replayed",
+            vars: on(),
+            first: Some(First {
+                request: post_request(&token, &post, body.as_bytes()),
+                expect: passed(body),
+            }),
+            request: post_request(&token, &post, body.as_bytes()),
+            expect: Expect::Rejected(Kind::SignatureReplayed),
+        },
+        // Its signature verifies, its body does not match: refused, nothing remembered.
+        Case {
+            name: "a signed POST first sent with a changed body burns nothing: sent with its own, it passes",
+            vars: on(),
+            first: Some(First {
+                request: post_request(&token, &post_once_changed, changed),
+                expect: Expect::Rejected(Kind::ContentDigestMismatch),
+            }),
+            request: post_request(&token, &post_once_changed, body.as_bytes()),
+            expect: passed(body),
+        },
+    ]
+}
+
+/// The replay cases run with replay protection on, their store the Redis server at `url`
+/// (`APPROOV_REPLAY_REDIS_URL`): the front door awaits the store (`Verdict::Record`) where the
+/// store in memory answers at once. Each case remembers one signature.
+#[allow(dead_code)]
+pub fn replay_in_redis(url: &str) -> Vec<Case> {
+    replay()
+        .into_iter()
+        .filter(|case| case.vars.iter().any(|(n, v)| (*n, v.as_str()) == REPLAY_ON))
+        .map(|mut case| {
+            case.vars.push(("APPROOV_REPLAY_REDIS_URL", url.to_owned()));
+            case
+        })
+        .collect()
 }

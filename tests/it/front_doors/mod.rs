@@ -11,10 +11,16 @@
 //!   and starts the real binary, one process per case: its reverse proxy, every case; forward
 //!   auth on `/check` (the test playing the gateway) with the body forwarded, every case;
 //!   forward auth without the body (nginx `auth_request`, Caddy `forward_auth`), every case
-//!   but the seven whose verdict needs the body. Its differences by design (the token header
+//!   but the nine whose verdict needs the body. Its differences by design (the token header
 //!   never reaches the upstream; a refusal's and a monitored request's reason are read from
 //!   its `/metrics`) and the cases that cannot apply are written there once, each with its
 //!   reason.
+//!
+//! The replay cases (replay protection on, a request sent a second time) run here with the
+//! store in memory; `tests/replay_redis.rs` and `approov-verifier/tests/front_doors.rs` run
+//! them again against every door with the store in a real `redis-server`
+//! ([`run_replay_cases_in_redis`](runner::run_replay_cases_in_redis)), where each door awaits
+//! the store's answer (`Verdict::Record`).
 //!
 //! A front door is a [`FrontDoor`](runner::FrontDoor): it serves the test app (every path
 //! echoes the body it received and says in headers what else it received, see

@@ -1,8 +1,10 @@
 //! The runner of the table: what a front door is ([`FrontDoor`]), what an answer says in the
-//! table's terms ([`Observed`]), [`run_table`], and the trickling-body test, which is not one
-//! write of bytes and so not a row of the table. Included as it is by the `it` binary (the
-//! in-process doors) and by `approov-verifier/tests/front_doors.rs` (the verifier's doors),
-//! beside [`cases`](super::cases): one definition of the cases and of how they are run.
+//! table's terms ([`Observed`]), [`run_table`], [`run_replay_cases_in_redis`] (the replay
+//! cases again, their store a real Redis), and the trickling-body test, which is not one write
+//! of bytes and so not a row of the table. Included as it is by the `it` binary and
+//! `tests/replay_redis.rs` (the in-process doors) and by `approov-verifier/tests/front_doors.rs`
+//! (the verifier's doors), beside [`cases`](super::cases): one definition of the cases and of
+//! how they are run.
 
 use std::net::SocketAddr;
 
@@ -47,7 +49,8 @@ pub trait FrontDoor {
     }
 
     /// Sends `request`, byte for byte, to the door at `addr` and observes its answer. By
-    /// default over one fresh connection, read to its end.
+    /// default over one fresh connection, read to its end. Called for each request a case
+    /// sends, in order, on one server: twice for a case with a [`first`](Case::first) request.
     fn exchange(
         addr: SocketAddr,
         server: &Self::Server,
@@ -149,12 +152,48 @@ pub async fn run_table<D: FrontDoor>() {
             D::NAME
         );
     }
+    let ran = run_cases::<D>(&cases).await;
+    assert_eq!(
+        ran + D::NOT_APPLICABLE.len(),
+        cases.len(),
+        "{}: every case runs or is said not to apply",
+        D::NAME
+    );
+}
+
+/// Runs the replay cases of the table that apply at `D` with their store the Redis server at
+/// `url` ([`cases::replay_in_redis`]), and fails unless `stored()`, the number of signatures
+/// the store holds once they ran, is one for each case run. Returns the number of cases run.
+/// (Run by `tests/replay_redis.rs` and the verifier's tests; the `it` binary has no Redis.)
+#[allow(dead_code)]
+pub async fn run_replay_cases_in_redis<D: FrontDoor>(
+    url: &str,
+    stored: impl Fn() -> usize,
+) -> usize {
+    let cases = cases::replay_in_redis(url);
+    let ran = run_cases::<D>(&cases).await;
+    assert!(ran > 0, "{}: no replay case ran", D::NAME);
+    assert_eq!(
+        stored(),
+        ran,
+        "{}: each case run remembers its one signature in Redis",
+        D::NAME
+    );
+    ran
+}
+
+/// Runs each of `cases` that applies at `D` against a server of its own configuration: its
+/// first request, if it has one, then the request under test, each on a connection of its
+/// own. Fails listing every answer that is not the expected one; returns the number of cases
+/// run.
+async fn run_cases<D: FrontDoor>(cases: &[Case]) -> usize {
     let applies = |case: &&Case| !D::NOT_APPLICABLE.iter().any(|(name, _)| *name == case.name);
     let mut differences = Vec::new();
     let mut ran = 0;
     for Case {
         name,
         vars,
+        first,
         request,
         expect,
     } in cases.iter().filter(applies)
@@ -163,29 +202,31 @@ pub async fn run_table<D: FrontDoor>() {
         let config = sdk_support::config(&vars)
             .unwrap_or_else(|e| panic!("{name}: the case's configuration: {e}"));
         let (addr, server) = D::serve(config, &vars).await;
-        let observed = D::exchange(addr, &server, request).await;
+        let mut sent = Vec::new();
+        if let Some(first) = first {
+            sent.push((" (sent first)", &first.request, &first.expect));
+        }
+        sent.push(("", request, expect));
+        for (which, request, expect) in sent {
+            let observed = D::exchange(addr, &server, request).await;
+            let expected = D::expected(expect);
+            if observed != expected {
+                differences.push(format!(
+                    "{name}{which}\n    expected {expected:?}\n    observed {observed:?}"
+                ));
+            }
+        }
         D::stop(server).await;
         ran += 1;
-        let expected = D::expected(expect);
-        if observed != expected {
-            differences.push(format!(
-                "{name}\n    expected {expected:?}\n    observed {observed:?}"
-            ));
-        }
     }
     assert!(
         differences.is_empty(),
-        "{}: {} of the {ran} cases run answered otherwise than the table says:\n  {}",
+        "{}: {} answers of the {ran} cases run are not what the table says:\n  {}",
         D::NAME,
         differences.len(),
         differences.join("\n  ")
     );
-    assert_eq!(
-        ran + D::NOT_APPLICABLE.len(),
-        cases.len(),
-        "{}: every case runs or is said not to apply",
-        D::NAME
-    );
+    ran
 }
 
 /// A signed body whose first bytes come and the rest never does: the front door answers at
