@@ -123,6 +123,58 @@ async fn a_signature_header_split_over_many_lines_counts_every_line_against_the_
         .assert_rejected(Kind::SignatureMalformed);
 }
 
+#[tokio::test]
+async fn a_content_digest_over_4_kib_is_malformed_before_it_is_parsed_and_one_of_4_kib_is_judged_on_its_digest()
+ {
+    let addr = serve(config(&[REQUIRE]).unwrap()).await;
+    let key = InstallationKey::generate().unwrap();
+    let token = token(&key);
+    let body = br#"{"amount":1}"#;
+    // A signed POST whose `Content-Digest` holds the SHA-256 of `digested` and a member of an
+    // algorithm the check ignores, padded so that the field is `field_len` bytes; the
+    // signature covers the field, so only its size (or its digest) can make it fail.
+    let send = |digested: &[u8], field_len: usize| {
+        let sha256 = format!("sha-256=:{}:", STANDARD.encode(Sha256::digest(digested)));
+        let framing = format!("{sha256}, unknown=\"\"").len();
+        let field = format!("{sha256}, unknown=\"{}\"", "x".repeat(field_len - framing));
+        assert_eq!(field.len(), field_len);
+        let params = sdk_params(r#""@method" "@target-uri" "approov-token" "content-digest""#);
+        let base = format!(
+            "\"@method\": POST\n\"@target-uri\": https://api.example.com/upload\n\
+             \"approov-token\": {token}\n\"content-digest\": {field}\n\
+             \"@signature-params\": {params}"
+        );
+        let (input, signature) = signature_headers(&key, &params, &base, false);
+        let token = token.clone();
+        async move {
+            raw(
+                addr,
+                "POST /upload HTTP/1.1",
+                &[
+                    ("Host", "api.example.com"),
+                    ("Approov-Token", &token),
+                    ("Content-Digest", &field),
+                    ("Signature-Input", &input),
+                    ("Signature", &signature),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    // At the bound the field is read: the body's digest passes, another body's does not.
+    send(body, 4096)
+        .await
+        .assert_ok(std::str::from_utf8(body).unwrap());
+    send(b"another body", 4096)
+        .await
+        .assert_rejected(Kind::ContentDigestMismatch);
+    // One byte over, the same signed request with the right digest is refused unread.
+    send(body, 4097)
+        .await
+        .assert_rejected(Kind::SignatureMalformed);
+}
+
 /// A signed POST whose signature covers `content-digest` of `body`: the request head and the
 /// first `sent` bytes of the body, as a phone on a dying link would send them.
 fn signed_post_head(key: &InstallationKey, token: &str, body: &[u8]) -> String {
