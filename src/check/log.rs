@@ -314,6 +314,98 @@ mod tests {
         assert_eq!(limiter.count_at(1005), Some(4000 - warned + 1));
     }
 
+    /// What is logged on this thread while `f` runs, one event a line, without colours.
+    fn logs_of(f: impl FnOnce()) -> String {
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            // A callsite another test reached first, while no subscriber was interested, may
+            // still have that interest cached: have it asked again.
+            tracing::callsite::rebuild_interest_cache();
+            f();
+        });
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// The only unit test that has a `clock_not_set` failure logged: the limiter is one per
+    /// process, so its first warning is this test's.
+    #[test]
+    fn below_the_clock_floor_four_hundred_refused_requests_give_exactly_one_clock_not_set_warning_with_its_count()
+     {
+        use crate::ApproovConfig;
+        use crate::check::{ApproovRequest, Verdict};
+
+        const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+        let config = ApproovConfig::builder()
+            .with_secret(SECRET, None)
+            .unwrap()
+            .build()
+            .unwrap();
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &serde_json::json!({ "exp": 4_000_000_000.0_f64 }),
+            &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
+        )
+        .unwrap();
+        let headers = [("approov-token", token)];
+        // A machine without a real-time clock, three days after it booted at 1970: below
+        // `CLOCK_FLOOR`, so every token is refused, this one (good until 2096) included.
+        let booted_at_1970 = 3.0 * 86_400.0;
+        assert!(booted_at_1970 < crate::check::verify::CLOCK_FLOOR);
+        let logs = logs_of(|| {
+            for _ in 0..400 {
+                let request = ApproovRequest::new("GET", "/", &headers[..]);
+                match config.check_at(&request, booted_at_1970) {
+                    Verdict::Reject(error) => {
+                        assert_eq!(error.kind(), ApproovErrorKind::ClockNotSet);
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        });
+        // The level is the word after the timestamp, where the subscriber writes it.
+        let lines = |level: &str| -> Vec<&str> {
+            logs.lines()
+                .filter(|l| l.split_whitespace().nth(1) == Some(level))
+                .filter(|l| l.contains("reason=\"clock_not_set\""))
+                .collect()
+        };
+        let warnings = lines("WARN");
+        assert_eq!(warnings.len(), 1, "{logs}");
+        assert!(warnings[0].contains("count=1"), "{}", warnings[0]);
+        assert!(
+            warnings[0].contains(
+                "the server's clock reads before 2026-01-01, so it has not been set: sync it (NTP)"
+            ),
+            "{}",
+            warnings[0]
+        );
+        // The others are still logged, at debug, as rate-limited; nothing else is.
+        let debug = lines("DEBUG");
+        assert_eq!(debug.len(), 399, "{logs}");
+        assert!(debug.iter().all(|l| l.contains("warning rate-limited")));
+        assert_eq!(logs.lines().count(), 400, "{logs}");
+    }
+
     #[test]
     fn each_rate_limited_kind_has_its_own_limiter_and_the_others_have_none() {
         for kind in ApproovErrorKind::ALL {

@@ -190,9 +190,19 @@ impl ApproovConfig {
     /// is left to the front door ([`Verdict::ReadBody`]), unless the body came with the
     /// request ([`RequestBody::Read`]).
     pub fn check<H: HeaderSource + ?Sized>(&self, request: &ApproovRequest<'_, H>) -> Verdict {
-        let observation = Observation::start();
         // One clock reading for the token and the signature.
-        let now = verify::now();
+        self.check_at(request, verify::now())
+    }
+
+    /// [`check`](Self::check) with the clock reading `now` (seconds since the epoch), so that
+    /// a test can run the whole check, its logging included, at a time the system clock does
+    /// not show.
+    pub(crate) fn check_at<H: HeaderSource + ?Sized>(
+        &self,
+        request: &ApproovRequest<'_, H>,
+        now: f64,
+    ) -> Verdict {
+        let observation = Observation::start();
         let shared = &*self.shared;
         let checked =
             check_token(shared, request.headers, now).and_then(|claims| match &shared.signing {

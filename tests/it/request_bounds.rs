@@ -123,6 +123,58 @@ async fn a_signature_header_split_over_many_lines_counts_every_line_against_the_
         .assert_rejected(Kind::SignatureMalformed);
 }
 
+#[tokio::test]
+async fn a_content_digest_over_4_kib_is_malformed_before_it_is_parsed_and_one_of_4_kib_is_judged_on_its_digest()
+ {
+    let addr = serve(config(&[REQUIRE]).unwrap()).await;
+    let key = InstallationKey::generate().unwrap();
+    let token = token(&key);
+    let body = br#"{"amount":1}"#;
+    // A signed POST whose `Content-Digest` holds the SHA-256 of `digested` and a member of an
+    // algorithm the check ignores, padded so that the field is `field_len` bytes; the
+    // signature covers the field, so only its size (or its digest) can make it fail.
+    let send = |digested: &[u8], field_len: usize| {
+        let sha256 = format!("sha-256=:{}:", STANDARD.encode(Sha256::digest(digested)));
+        let framing = format!("{sha256}, unknown=\"\"").len();
+        let field = format!("{sha256}, unknown=\"{}\"", "x".repeat(field_len - framing));
+        assert_eq!(field.len(), field_len);
+        let params = sdk_params(r#""@method" "@target-uri" "approov-token" "content-digest""#);
+        let base = format!(
+            "\"@method\": POST\n\"@target-uri\": https://api.example.com/upload\n\
+             \"approov-token\": {token}\n\"content-digest\": {field}\n\
+             \"@signature-params\": {params}"
+        );
+        let (input, signature) = signature_headers(&key, &params, &base, false);
+        let token = token.clone();
+        async move {
+            raw(
+                addr,
+                "POST /upload HTTP/1.1",
+                &[
+                    ("Host", "api.example.com"),
+                    ("Approov-Token", &token),
+                    ("Content-Digest", &field),
+                    ("Signature-Input", &input),
+                    ("Signature", &signature),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    // At the bound the field is read: the body's digest passes, another body's does not.
+    send(body, 4096)
+        .await
+        .assert_ok(std::str::from_utf8(body).unwrap());
+    send(b"another body", 4096)
+        .await
+        .assert_rejected(Kind::ContentDigestMismatch);
+    // One byte over, the same signed request with the right digest is refused unread.
+    send(body, 4097)
+        .await
+        .assert_rejected(Kind::SignatureMalformed);
+}
+
 /// A signed POST whose signature covers `content-digest` of `body`: the request head and the
 /// first `sent` bytes of the body, as a phone on a dying link would send them.
 fn signed_post_head(key: &InstallationKey, token: &str, body: &[u8]) -> String {
@@ -213,14 +265,9 @@ fn a_zero_body_read_timeout_is_a_config_error_naming_the_variable() {
     );
 }
 
-/// A GET to `request_line` with `headers`, signed over the basic base of `target_uri`.
-async fn signed(
-    addr: std::net::SocketAddr,
-    key: &InstallationKey,
-    request_line: &str,
-    headers: &[(&str, &str)],
-    target_uri: &str,
-) -> Answer {
+/// `Approov-Token`, `Signature-Input` and `Signature` of a GET signed over the basic base of
+/// `target_uri`.
+fn signed_get_headers(key: &InstallationKey, target_uri: &str) -> [(&'static str, String); 3] {
     let token = token(key);
     let components = r#""@method" "@target-uri" "approov-token""#;
     let params = sdk_params(components);
@@ -229,12 +276,24 @@ async fn signed(
          \"@signature-params\": {params}"
     );
     let (input, signature) = signature_headers(key, &params, &base, false);
+    [
+        ("Approov-Token", token),
+        ("Signature-Input", input),
+        ("Signature", signature),
+    ]
+}
+
+/// A GET to `request_line` with `headers`, signed over the basic base of `target_uri`.
+async fn signed(
+    addr: std::net::SocketAddr,
+    key: &InstallationKey,
+    request_line: &str,
+    headers: &[(&str, &str)],
+    target_uri: &str,
+) -> Answer {
+    let signing = signed_get_headers(key, target_uri);
     let mut all = headers.to_vec();
-    all.extend([
-        ("Approov-Token", token.as_str()),
-        ("Signature-Input", input.as_str()),
-        ("Signature", signature.as_str()),
-    ]);
+    all.extend(signing.iter().map(|(name, value)| (*name, value.as_str())));
     raw(addr, request_line, &all, b"").await
 }
 
@@ -263,6 +322,94 @@ async fn an_absolute_target_whose_authority_differs_from_host_is_refused_whichev
     )
     .await
     .assert_ok("");
+}
+
+/// Serves the test app on loopback over HTTP/2 with prior knowledge (h2c): hyper puts each
+/// request's `:scheme` and `:authority` into its URI, and hands a `host` header on as sent.
+async fn serve_h2c(config: tower_approov::ApproovConfig) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = app(config);
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            tokio::spawn(
+                hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+            );
+        }
+    });
+    addr
+}
+
+/// A GET of `uri` (its authority sent as `:authority`) with `headers`, over a fresh HTTP/2
+/// connection with prior knowledge; the answer must come within 20 s.
+async fn h2_get(addr: std::net::SocketAddr, uri: &str, headers: &[(&str, &str)]) -> Answer {
+    use http_body_util::BodyExt as _;
+    let exchange = async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        let mut request = http::Request::get(uri).version(http::Version::HTTP_2);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        let mut head = format!("{:?} {}", parts.version, parts.status);
+        for (name, value) in &parts.headers {
+            head.push_str(&format!("\r\n{name}: {}", value.to_str().unwrap()));
+        }
+        Answer {
+            status: parts.status,
+            reason: parts
+                .headers
+                .get(crate::common::REASON_HEADER)
+                .map(|v| v.to_str().unwrap().to_owned()),
+            head,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), exchange)
+        .await
+        .expect("an HTTP/2 answer within 20 s")
+}
+
+#[tokio::test]
+async fn an_http2_authority_that_differs_from_host_is_refused_whichever_was_signed() {
+    let addr = serve_h2c(config(&[REQUIRE]).unwrap()).await;
+    let key = InstallationKey::generate().unwrap();
+    let get = |target_uri: &str, host: Option<&'static str>| {
+        let signing = signed_get_headers(&key, target_uri);
+        async move {
+            let mut headers: Vec<(&str, &str)> = host.map(|h| ("Host", h)).into_iter().collect();
+            headers.extend(signing.iter().map(|(name, value)| (*name, value.as_str())));
+            h2_get(addr, "https://api.example.com/v1", &headers).await
+        }
+    };
+    // `:authority` api.example.com, `Host` evil.example: refused, signed for either.
+    for target_uri in ["https://api.example.com/v1", "https://evil.example/v1"] {
+        get(target_uri, Some("evil.example"))
+            .await
+            .assert_rejected(Kind::AuthorityMismatch);
+    }
+    // The same request with a `Host` that agrees, and with none (as HTTP/2 clients send it),
+    // signed for that URL, passes.
+    get("https://api.example.com/v1", Some("api.example.com"))
+        .await
+        .assert_ok("");
+    get("https://api.example.com/v1", None).await.assert_ok("");
 }
 
 #[tokio::test]
