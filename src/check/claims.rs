@@ -67,11 +67,24 @@ impl ApproovClaims {
         }))
     }
 
-    /// Claims from a map (tests).
+    /// Claims from a map (tests), with the spans of their known claims as the verifier finds
+    /// them, so that the accessors read them.
     #[cfg(test)]
     pub(crate) fn new(exp: f64, claims: Map<String, Value>) -> Self {
         let json = Value::Object(claims).to_string().into_boxed_str();
-        Self::from_json(exp, json, Spans::default())
+        let mut spans = Spans::default();
+        if let Ok(raw) = serde_json::from_str::<
+            std::collections::HashMap<String, &serde_json::value::RawValue>,
+        >(&json)
+        {
+            for (i, name) in KNOWN.iter().enumerate() {
+                if let Some(value) = raw.get(*name) {
+                    let start = value.get().as_ptr() as usize - json.as_ptr() as usize;
+                    spans[i] = Some((start, start + value.get().len()));
+                }
+            }
+        }
+        Self::from_json(exp, json, spans)
     }
 
     /// The expiry, in seconds since the Unix epoch. Approov often sends it as a float.

@@ -532,6 +532,40 @@ mod tests {
         assert!(!ec_key("k").same_as(&ec_key("k2")));
     }
 
+    /// RFC 7515 appendix A.2's 2048-bit RSA modulus.
+    const RSA_N: &str = "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
+
+    /// An RSA public key as a JWK under `kid`.
+    fn rsa_key(kid: &str, n: &str, e: &str) -> VerifyingKey {
+        let jwks = format!(
+            r#"{{"keys":[{{"kty":"RSA","alg":"RS256","kid":"{kid}","n":"{n}","e":"{e}"}}]}}"#
+        );
+        crate::check::config::ensure_crypto_provider().unwrap();
+        keys_from_jwks(jwks.as_bytes(), false, "test")
+            .unwrap()
+            .into_keys()
+            .remove(0)
+    }
+
+    #[test]
+    fn a_refetched_rsa_key_is_the_same_key_and_one_with_another_modulus_or_exponent_is_not() {
+        let other_n = RSA_N.replacen("ofgW", "ofgX", 1);
+        assert!(rsa_key("k", RSA_N, "AQAB").same_as(&rsa_key("k", RSA_N, "AQAB")));
+        assert!(!rsa_key("k", RSA_N, "AQAB").same_as(&rsa_key("k", &other_n, "AQAB")));
+        assert!(!rsa_key("k", RSA_N, "AQAB").same_as(&rsa_key("k", RSA_N, "Aw")));
+        assert!(!rsa_key("k", RSA_N, "AQAB").same_as(&ec_key("k")));
+    }
+
+    #[test]
+    fn a_key_set_debug_lists_its_keys_and_never_their_material() {
+        let mut set = KeySet::default();
+        set.push(ec_key("k1"));
+        assert_eq!(
+            format!("{set:?}"),
+            "[VerifyingKey { kid: Some(\"k1\"), algorithms: {ES256}, key: \"[redacted]\" }]"
+        );
+    }
+
     #[test]
     fn the_asymmetric_set_is_every_algorithm_a_jwks_url_can_give_and_no_hmac() {
         for alg in ALGORITHMS {

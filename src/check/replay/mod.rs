@@ -384,6 +384,7 @@ pub(crate) fn warn_forgotten_early(total: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::signing::VerifiedSignature;
 
     #[test]
     fn both_valid_forms_of_an_ecdsa_signature_have_one_canonical_form() {
@@ -461,6 +462,103 @@ mod tests {
             format!("{config:?}"),
             "ReplayConfig { store: \"redis\", failure: Reject, memory_entries: 1000000, \
              key_prefix: \"approov:replay:\", timeout: 250ms }"
+        );
+    }
+
+    /// Claims with an `ipk` and an `mskid`, as a token of an account with both features.
+    fn both_claims() -> ApproovClaims {
+        let mut claims = serde_json::Map::new();
+        claims.insert("ipk".into(), "the-installation-key".into());
+        claims.insert("mskid".into(), "abc123".into());
+        ApproovClaims::new(2e9, claims)
+    }
+
+    #[test]
+    fn each_verified_member_is_remembered_through_the_last_millisecond_it_passes_and_no_longer() {
+        // `s` = n - 1: an install signature's high form, whose key is its low form's.
+        let mut high = [7u8; 64];
+        let mut s = P256_N;
+        s[31] -= 1;
+        high[32..].copy_from_slice(&s);
+        // An account member of 64 bytes (no HMAC is; only `install` is ECDSA) is taken as is.
+        let verified: Verified = [
+            Some(VerifiedSignature {
+                label: Label::Install,
+                signature: high.to_vec(),
+                acceptable_until: 1_790_000_045.0,
+            }),
+            Some(VerifiedSignature {
+                label: Label::Account,
+                signature: high.to_vec(),
+                acceptable_until: 1_790_000_045.000_4,
+            }),
+        ];
+        let seen = seen(&both_claims(), &verified);
+        assert_eq!(seen.len(), 2);
+        // The last instant at which it passes, in whole milliseconds rounded up, plus one: the
+        // store forgets it only once `now_ms` reaches `until_ms`.
+        assert_eq!(seen[0].until_ms, 1_790_000_045_001);
+        assert_eq!(seen[1].until_ms, 1_790_000_045_002);
+        assert_eq!(
+            seen[0].key,
+            Seen::new(
+                "install",
+                b"the-installation-key",
+                &canonical_ecdsa(&high),
+                0
+            )
+            .key
+        );
+        assert_eq!(seen[1].key, Seen::new("account", b"abc123", &high, 0).key);
+        assert_ne!(
+            seen[1].key,
+            Seen::new("account", b"abc123", &canonical_ecdsa(&high), 0).key
+        );
+    }
+
+    #[test]
+    fn a_signature_that_never_expires_is_not_remembered() {
+        let verified: Verified = [
+            Some(VerifiedSignature {
+                label: Label::Install,
+                signature: vec![7; 64],
+                acceptable_until: f64::INFINITY,
+            }),
+            None,
+        ];
+        assert!(seen(&both_claims(), &verified).is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_in_memory_store_always_answers() {
+        let replay = Replay::new(&ReplayConfig::memory(), "test").unwrap();
+        assert!(replay.ping().await);
+    }
+
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn a_signature_forgotten_early_and_one_let_through_unremembered_are_each_counted() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            warn_forgotten_early(1);
+            warn_forgotten_early(2);
+            warn_unremembered();
+        });
+        let counts: std::collections::HashMap<String, DebugValue> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| (key.key().name().to_owned(), value))
+            .collect();
+        assert_eq!(
+            counts.get(crate::check::metrics::REPLAY_FORGOTTEN_EARLY_TOTAL),
+            Some(&DebugValue::Counter(2))
+        );
+        assert_eq!(
+            counts.get(crate::check::metrics::REPLAY_UNREMEMBERED_TOTAL),
+            Some(&DebugValue::Counter(1))
         );
     }
 }
