@@ -699,3 +699,56 @@ async fn an_es256_signature_that_is_not_base64url_is_malformed_and_one_of_the_wr
         rejected(ApproovErrorKind::InvalidSignature)
     );
 }
+
+// ---- Secrets in an inline JWKS ------------------------------------------------------------------
+
+/// A JWKS given inline (`with_jwks`, `APPROOV_JWKS`) may carry the account's HS256 secret as
+/// an `oct` key: the configuration is the operator's own, unlike a JWKS URL's.
+fn oct_jwks(alg: Option<&str>) -> Vec<u8> {
+    let k = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(b"0123456789abcdef0123456789abcdef");
+    let mut key = serde_json::json!({ "kty": "oct", "kid": "s1", "k": k });
+    if let Some(alg) = alg {
+        key["alg"] = alg.into();
+    }
+    serde_json::to_vec(&serde_json::json!({ "keys": [key] })).unwrap()
+}
+
+fn hs256_token_with_kid(kid: &str) -> String {
+    let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(
+        &header,
+        &serde_json::json!({ "exp": 4_000_000_000.0_f64, "did": "device-1" }),
+        &jsonwebtoken::EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef").unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_inline_jwks_may_carry_an_hs256_secret_as_an_oct_key_which_verifies_its_tokens() {
+    for alg in [None, Some("HS256")] {
+        let config = builder()
+            .with_jwks(&oct_jwks(alg))
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            send(&app(config), &hs256_token_with_kid("s1")).await,
+            OK,
+            "{alg:?}"
+        );
+    }
+}
+
+#[test]
+fn an_oct_key_for_hs384_or_hs512_is_not_taken_since_only_hs256_secrets_are() {
+    for alg in ["HS384", "HS512"] {
+        let error = builder().with_jwks(&oct_jwks(Some(alg))).unwrap_err();
+        assert!(matches!(error, ConfigError::Key { .. }), "{alg}: {error:?}");
+        assert!(
+            error.to_string().contains("the JWKS holds no usable key"),
+            "{alg}: {error}"
+        );
+    }
+}

@@ -104,6 +104,11 @@ async fn the_ready_route_answers_503_until_a_jwks_fetch_succeeds_then_200() {
         .unwrap();
     let layer = ApproovLayer::new(config);
     assert!(!layer.keys_ready(), "the first fetch failed");
+    assert!(
+        !layer.ready().await,
+        "not ready while the keys cannot verify"
+    );
+    let probe = layer.clone();
     let addr = start(layer).await;
     let ready = format!("http://{addr}/ready");
     let hello = format!("http://{addr}/api/hello");
@@ -131,6 +136,7 @@ async fn the_ready_route_answers_503_until_a_jwks_fetch_succeeds_then_200() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(status, StatusCode::OK, "ready after a good fetch");
+    assert!(probe.ready().await, "the layer's own probe agrees");
     let response = loopback::send(loopback::get(&hello, Some(&es256_token()))).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(loopback::reason(&response), None);
@@ -145,7 +151,9 @@ async fn build_async_without_a_jwks_url_is_ready_at_once() {
         .await
         .unwrap();
 
-    assert!(ApproovLayer::new(config).keys_ready());
+    let layer = ApproovLayer::new(config);
+    assert!(layer.keys_ready());
+    assert!(layer.ready().await);
 }
 
 #[tokio::test]
