@@ -228,6 +228,40 @@ fn a_jwks_of_encryption_keys_only_is_a_config_error() {
     }
 }
 
+/// A public key whose curve OID names one curve and whose point is on the other (65 bytes
+/// for P-256, 97 for P-384): the OID and the point must agree, or the key is refused at
+/// start-up rather than taken for a curve its point is not on.
+#[test]
+fn an_ec_public_key_whose_curve_oid_and_point_disagree_is_a_config_error() {
+    const P256_OID: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const P384_OID: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+    const EC_PUBLIC_KEY: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    let p256 = &keys().p256.public_der;
+    let p384 = &keys().p384.public_der;
+    for (curve, point) in [
+        (P384_OID, &p256[p256.len() - 65..]),
+        (P256_OID, &p384[p384.len() - 97..]),
+    ] {
+        assert_eq!(point[0], 0x04, "an uncompressed point");
+        // SEQUENCE { SEQUENCE { id-ecPublicKey, curve }, BIT STRING { 0, point } }
+        let mut algorithm = vec![0x30, (EC_PUBLIC_KEY.len() + curve.len()) as u8];
+        algorithm.extend_from_slice(EC_PUBLIC_KEY);
+        algorithm.extend_from_slice(curve);
+        let mut spki = vec![0x30, (algorithm.len() + 3 + point.len()) as u8];
+        spki.extend_from_slice(&algorithm);
+        spki.extend_from_slice(&[0x03, (point.len() + 1) as u8, 0x00]);
+        spki.extend_from_slice(point);
+        let b64 = STANDARD.encode(&spki);
+        let pem = format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n");
+        match ApproovConfig::builder().with_public_key_pem(pem.as_bytes(), None) {
+            Err(ConfigError::Key { reason, .. }) => {
+                assert_eq!(reason, "only EC keys on P-256 and P-384 are supported");
+            }
+            other => panic!("expected ConfigError::Key, got {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn an_ec_public_key_on_secp256k1_is_a_config_error_not_a_p256_key() {
     let rng = aws_lc_rs::rand::SystemRandom::new();
