@@ -97,9 +97,14 @@ fn a_secret_shorter_than_32_bytes_is_accepted_with_a_warning_that_does_not_show_
 }
 
 #[test]
-fn a_64_byte_secret_gives_no_warning() {
+fn a_64_byte_secret_gives_no_warning_nor_does_one_of_32_bytes() {
     let (logs, _guard) = capture();
     builder().build().unwrap();
+    ApproovConfig::builder()
+        .with_secret(b"0123456789abcdef0123456789abcdef", None)
+        .unwrap()
+        .build()
+        .unwrap();
     let text = logs.text();
     assert!(!text.lines().any(|line| level(line) == "WARN"), "{text}");
     // The same capture, in the same test, does record that warning for a short secret: the

@@ -149,6 +149,34 @@ mod tests {
     }
 
     #[test]
+    fn a_signature_past_its_time_is_fresh_even_while_an_older_entry_keeps_it_from_the_sweep() {
+        let store = MemoryStore::new(1000);
+        // Same shard (the first key byte), the long-lived one first in the queue: the sweep
+        // stops there, so the short-lived one stays in the map past its time, and the lookup
+        // itself must tell that its time has passed.
+        let long = Seen {
+            key: [3; 32],
+            until_ms: 100_000,
+        };
+        let mut short = long.clone();
+        short.key[1] = 9;
+        short.until_ms = 2_000;
+        assert_eq!(
+            store.remember(&[long, short.clone()], 1_000),
+            Remembered::Fresh
+        );
+        assert_eq!(store.remember(&[short], 2_000), Remembered::Fresh);
+    }
+
+    #[test]
+    fn a_memory_store_debug_shows_its_capacity_and_what_it_forgot_early() {
+        assert_eq!(
+            format!("{:?}", MemoryStore::new(1_000_000)),
+            "MemoryStore { capacity: 1000000, forgotten_early: 0 }"
+        );
+    }
+
+    #[test]
     fn a_request_is_replayed_when_any_of_its_signatures_was_seen() {
         let store = MemoryStore::new(1000);
         assert_eq!(store.remember(&[seen(1, 9_000)], 0), Remembered::Fresh);
