@@ -12,13 +12,11 @@
 # verified-token cache, and at the end (must be flat: end within SOAK_RSS_GROWTH_PCT of the
 # warm-up figure). Exits non-zero otherwise. All traffic goes to 127.0.0.1.
 #
-# Last full run (2026-12-01, `bench/soak.sh`, 300 s, 8 connections, release build, the 2-core
-# machine otherwise idle): 28 394 455 requests (valid 14 197 228, unique 2 839 444, expired
-# 2 839 445, tampered 2 839 445, unbound 2 839 446, garbage 2 839 447), about 94 600 req/s,
-# 0 wrong answers, 0 transport errors; server RSS 6 312 kB before traffic, 15 380 kB after
-# the 60 s warm-up (verified-token cache full), 15 380 kB at the end (+0.0 %). The run of
-# 2026-11-28 (before the lazy claims, on a machine shared with other builds): 6 762 794
-# requests, about 22 500 req/s, 0 wrong, RSS 19 284 kB -> 19 524 kB (+1.2 %).
+# Last full run (2026-12-05, `bench/soak.sh` on d8a8089, 300 s, 8 connections, release build,
+# the 2-core machine shared with a mutation run): 16 453 098 requests (valid 8 226 548, unique
+# 1 645 310, expired 1 645 310, tampered 1 645 311, unbound 1 645 309, garbage 1 645 310),
+# about 54 800 req/s, 0 wrong answers, 0 transport errors; server RSS 6 100 kB before traffic,
+# 15 616 kB after the 60 s warm-up (verified-token cache full), 15 616 kB at the end (+0.0 %).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
