@@ -604,4 +604,17 @@ pub(crate) mod tests {
         assert!(gate.due(t + 10.0));
         assert!(!gate.due(t + 10.5));
     }
+
+    #[test]
+    fn a_key_id_of_64_characters_is_taken_and_one_of_65_is_refused() {
+        let longest = "k".repeat(MAX_KEY_ID_LEN);
+        assert_eq!(parse_key_id(&longest, "VAR").unwrap().as_ref(), longest);
+        match parse_key_id(&format!("{longest}k"), "VAR") {
+            Err(ConfigError::Invalid { variable, .. }) => assert_eq!(variable, "VAR"),
+            other => panic!("{other:?}"),
+        }
+        for bad in ["", " ", "a,b", "a:b", "caf\u{e9}"] {
+            assert!(parse_key_id(bad, "VAR").is_err(), "{bad:?}");
+        }
+    }
 }
