@@ -36,12 +36,7 @@ impl ApproovLayer {
     /// variable and how to fix it (never its value). Use [`try_from_env`](Self::try_from_env)
     /// to handle the error yourself.
     pub fn from_env() -> Self {
-        match Self::try_from_env() {
-            Ok(layer) => layer,
-            // Documented: `from_env` is the start-up convenience that panics.
-            #[allow(clippy::panic)]
-            Err(error) => panic!("tower-approov configuration error: {error}"),
-        }
+        Self::new(ApproovConfig::from_env_or_panic())
     }
 
     /// A layer configured from the environment (and a `.env` file, if present).

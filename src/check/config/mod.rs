@@ -160,6 +160,18 @@ impl ApproovConfig {
         ApproovConfigBuilder::from_env()?.build()
     }
 
+    /// [`from_env`](Self::from_env) for the front doors' `from_env`, the start-up convenience
+    /// that panics on a configuration error, with one message for every door (naming the
+    /// variable, never its value).
+    pub(crate) fn from_env_or_panic() -> Self {
+        match Self::from_env() {
+            Ok(config) => config,
+            // Documented on each door's `from_env`: the start-up convenience that panics.
+            #[allow(clippy::panic)]
+            Err(error) => panic!("tower-approov configuration error: {error}"),
+        }
+    }
+
     /// The enforcement switch of this configuration.
     #[must_use]
     pub fn mode_handle(&self) -> ModeHandle {
