@@ -51,13 +51,14 @@
 //! before and after remembering `MEMORY_SIGNATURES` signatures through the app, and the
 //! estimate from its types), and the keys held at a given rate of signed requests.
 
+#[path = "../tests/redis_support/mod.rs"]
+mod redis_support;
 #[path = "support/replay.rs"]
 mod replay_support;
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -72,6 +73,7 @@ use tower_approov::{
 };
 use tower_layer::Layer as _;
 
+use redis_support::RedisServer;
 use replay_support::{dbsize, fill, fill_key, info_field, now_ms, used_memory};
 
 const SECRET: &[u8] = b"a-bench-secret-of-sixty-four-bytes-for-the-hs256-approov-tokens!";
@@ -240,77 +242,16 @@ where
     (start.elapsed() / n, (thread_cpu() - cpu) / n)
 }
 
-/// A `redis-server` on a free loopback port, killed when dropped.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        let binary = std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into());
-        // A port that was free a moment ago; the server's own bind says if it still is.
-        let port = TcpListener::bind("127.0.0.1:0")
+/// The server's CPU time so far (`used_cpu_user + used_cpu_sys`, every thread).
+fn redis_cpu(server: &RedisServer) -> Duration {
+    let url = server.url();
+    let seconds = |field| {
+        info_field(&url, "cpu", field)
             .unwrap()
-            .local_addr()
+            .parse::<f64>()
             .unwrap()
-            .port();
-        let child = Command::new(&binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{binary} could not be started ({e}): install redis-server (apt-get install \
-                     redis-server) or set REDIS_SERVER_BIN to its path"
-                )
-            });
-        let mut server = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while dbsize(&server.url(0)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("{binary} exited ({status}) on port {port}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not answer on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn url(&self, db: u8) -> String {
-        format!("redis://127.0.0.1:{}/{db}", self.port)
-    }
-
-    /// The server's CPU time so far (`used_cpu_user + used_cpu_sys`, every thread).
-    fn cpu(&self) -> Duration {
-        let url = self.url(0);
-        let seconds = |field| {
-            info_field(&url, "cpu", field)
-                .unwrap()
-                .parse::<f64>()
-                .unwrap()
-        };
-        Duration::from_secs_f64(seconds("used_cpu_user") + seconds("used_cpu_sys"))
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    };
+    Duration::from_secs_f64(seconds("used_cpu_user") + seconds("used_cpu_sys"))
 }
 
 fn env(name: &str, default: u64) -> u64 {
@@ -437,11 +378,11 @@ async fn main() {
     let empty = RedisServer::start();
     let full = RedisServer::start();
     let prefix = DEFAULT_REPLAY_KEY_PREFIX;
-    let before_fill = used_memory(&full.url(0)).unwrap();
-    let took = fill(&full.url(0), prefix, fill_keys).unwrap();
-    let after_fill = used_memory(&full.url(0)).unwrap();
+    let before_fill = used_memory(&full.url()).unwrap();
+    let took = fill(&full.url(), prefix, fill_keys).unwrap();
+    let after_fill = used_memory(&full.url()).unwrap();
     assert_eq!(
-        dbsize(&full.url(0)).unwrap(),
+        dbsize(&full.url()).unwrap(),
         fill_keys,
         "every fill key stored"
     );
@@ -454,7 +395,7 @@ async fn main() {
         grouped(before_fill),
         grouped(after_fill)
     );
-    let empty_memory_start = used_memory(&empty.url(0)).unwrap();
+    let empty_memory_start = used_memory(&empty.url()).unwrap();
 
     let full_label = format!("replay in Redis, {} keys stored", grouped(fill_keys));
     let cases: Vec<Case<'_>> = vec![
@@ -475,14 +416,14 @@ async fn main() {
         (
             "install-signed GET, replay in Redis, empty store".into(),
             Load::Install,
-            Some(ReplayConfig::redis(&empty.url(0))),
+            Some(ReplayConfig::redis(&empty.url())),
             Some(&empty),
             0,
         ),
         (
             format!("install-signed GET, {full_label}"),
             Load::Install,
-            Some(ReplayConfig::redis(&full.url(0))),
+            Some(ReplayConfig::redis(&full.url())),
             Some(&full),
             0,
         ),
@@ -514,7 +455,7 @@ async fn main() {
         .collect();
     // The reference round trip: the same client, to the full server's database 1 (its own
     // keyspace, empty), keys of the real format.
-    let mut roundtrip = redis::Client::open(full.url(1))
+    let mut roundtrip = redis::Client::open(format!("redis://127.0.0.1:{}/1", full.port))
         .unwrap()
         .get_connection_manager()
         .await
@@ -593,7 +534,7 @@ async fn main() {
         for k in 0..cases.len() {
             let c = (round + k) % cases.len();
             let (name, load, _, redis, _) = &cases[c];
-            let store_before = redis.map(RedisServer::cpu);
+            let store_before = redis.map(redis_cpu);
             let (wall, cpu) = match load {
                 Load::Install => {
                     let requests = install.iter().map(copy).collect();
@@ -606,7 +547,7 @@ async fn main() {
                 Load::RoundTrip => set_nx(roundtrip_keys(per_round)).await,
             };
             if let (Some(redis), Some(before)) = (redis, store_before) {
-                let used = redis.cpu() - before;
+                let used = redis_cpu(redis) - before;
                 times[c]
                     .store
                     .push(used.as_secs_f64() * 1e6 / per_round as f64);
@@ -716,8 +657,8 @@ async fn main() {
     );
 
     // Memory: Redis, from the fill and from the keys the app wrote.
-    let empty_keys = dbsize(&empty.url(0)).unwrap();
-    let empty_memory_end = used_memory(&empty.url(0)).unwrap();
+    let empty_keys = dbsize(&empty.url()).unwrap();
+    let empty_memory_end = used_memory(&empty.url()).unwrap();
     let app_per_key = (empty_memory_end as f64 - empty_memory_start as f64) / empty_keys as f64;
     println!("\nMemory");
     println!(
