@@ -134,14 +134,7 @@ async fn every_stored_key_expires_when_its_signature_can_no_longer_be_accepted()
     request.send(addr).await.assert_ok("");
     // The SDK's window: `expires` is `created` + 15 s, and the default clock skew is 30 s. The
     // key lives through its last accepted instant (+1 ms), and no longer.
-    let created: i64 = request
-        .input
-        .split(";created=")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let created = request.created();
     let keys = redis.keys("shop:replay:");
     assert_eq!(keys.len(), 1, "{keys:?}");
     let (name, expires_at) = &keys[0];
@@ -159,14 +152,7 @@ async fn with_a_maximum_age_shorter_than_expires_the_key_expires_with_the_maximu
     let key = InstallationKey::generate().unwrap();
     let request = SignedGet::install(&key);
     request.send(addr).await.assert_ok("");
-    let created: i64 = request
-        .input
-        .split(";created=")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let created = request.created();
     let keys = redis.keys("approov:replay:");
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].1, (created + 5 + 30) * 1000 + 1);

@@ -97,6 +97,17 @@ impl SignedGet {
         }
     }
 
+    /// The signature's `created`, in seconds since the epoch.
+    pub fn created(&self) -> i64 {
+        self.input
+            .split(";created=")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
     /// Its header lines.
     pub fn headers(&self) -> Vec<(&str, &str)> {
         vec![

@@ -513,16 +513,20 @@ mod tests {
         );
     }
 
-    /// One P-256 key (RFC 7515 appendix A.3's) as a JWK under `kid`.
-    fn ec_key(kid: &str) -> VerifyingKey {
-        let jwks = format!(
-            r#"{{"keys":[{{"kty":"EC","crv":"P-256","kid":"{kid}","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}}]}}"#
-        );
+    /// The one key of a JWKS holding this one JWK, as a JWKS URL would give it.
+    fn jwk_key(jwk: &str) -> VerifyingKey {
         crate::check::config::ensure_crypto_provider().unwrap();
-        keys_from_jwks(jwks.as_bytes(), false, "test")
+        keys_from_jwks(format!(r#"{{"keys":[{jwk}]}}"#).as_bytes(), false, "test")
             .unwrap()
             .into_keys()
             .remove(0)
+    }
+
+    /// One P-256 key (RFC 7515 appendix A.3's) as a JWK under `kid`.
+    fn ec_key(kid: &str) -> VerifyingKey {
+        jwk_key(&format!(
+            r#"{{"kty":"EC","crv":"P-256","kid":"{kid}","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}}"#
+        ))
     }
 
     #[test]
@@ -537,14 +541,9 @@ mod tests {
 
     /// An RSA public key as a JWK under `kid`.
     fn rsa_key(kid: &str, n: &str, e: &str) -> VerifyingKey {
-        let jwks = format!(
-            r#"{{"keys":[{{"kty":"RSA","alg":"RS256","kid":"{kid}","n":"{n}","e":"{e}"}}]}}"#
-        );
-        crate::check::config::ensure_crypto_provider().unwrap();
-        keys_from_jwks(jwks.as_bytes(), false, "test")
-            .unwrap()
-            .into_keys()
-            .remove(0)
+        jwk_key(&format!(
+            r#"{{"kty":"RSA","alg":"RS256","kid":"{kid}","n":"{n}","e":"{e}"}}"#
+        ))
     }
 
     #[test]
