@@ -67,7 +67,8 @@ if [[ -z "${SERVER_CPUS:-}" || -z "${CLIENT_CPUS:-}" ]]; then
 fi
 # One wrk thread per client CPU.
 THREADS=$(taskset -c "$CLIENT_CPUS" nproc)
-CLK_TCK=$(getconf CLK_TCK)
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 # --- tools -------------------------------------------------------------------------------
 if ! command -v wrk >/dev/null; then
@@ -151,20 +152,8 @@ for v in "${VARIANTS[@]}"; do
 done
 
 for i in "${!NAMES[@]}"; do
-  tries=0
-  until (exec 3<>"/dev/tcp/127.0.0.1/${PORTS[$i]}") 2>/dev/null; do
-    tries=$((tries + 1))
-    if ((tries > 300)) || ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
-      cat "$WORK/${NAMES[$i]}.log" >&2
-      echo "server ${NAMES[$i]} did not start" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
+  wait_listening "${NAMES[$i]}" "${PORTS[$i]}" "${PIDS[$i]}" "$WORK/${NAMES[$i]}.log"
 done
-
-# utime + stime of a process, all threads, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 mkdir -p "$(dirname "$CSV")"
 echo "variant,label,round,requests,duration_us,rps,p50_us,p99_us,cpu_us_per_req,loadavg" >"$CSV"
@@ -202,15 +191,8 @@ run() {
     echo "$name: $non2xx non-2xx responses, $socket socket errors" >&2
     exit 1
   fi
-  python3 - "$name" "${LABELS[$i]}" "$round" "$requests" "$duration" "$p50" "$p99" \
-    "$before" "$after" "$CLK_TCK" "$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV" <<'EOF'
-import csv, sys
-name, label, rnd, req, dur, p50, p99, before, after, tck, load = sys.argv[1:]
-req, dur = int(req), int(dur)
-cpu_us = (int(after) - int(before)) * 1e6 / int(tck)
-csv.writer(sys.stdout).writerow([name, label, rnd, req, dur, f"{req * 1e6 / dur:.0f}", p50, p99,
-                                 f"{cpu_us / req:.3f}", load])
-EOF
+  csv_row "$name" "${LABELS[$i]}" "$round" "$requests" "$duration" "$p50" "$p99" \
+    "$before" "$after" >>"$CSV"
 }
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -221,7 +203,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "Loopback load, $(date -u +%Y-%m-%dT%H:%MZ), best of $ROUNDS alternated runs of ${DURATION}s per variant," \
   "$CONNECTIONS connections, wrk $THREADS thread(s) on CPUs $CLIENT_CPUS, server on CPUs $SERVER_CPUS"
-echo "Machine: $cpus CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(rustc --version);" \
+echo "Machine: $(machine);" \
   "load average $LOAD_START at the start, $LOAD_END at the end"
 echo "Fresh tokens: a pool of $UNIQUE_TOKENS per algorithm (the layer caches 10 000)."
 echo

@@ -88,7 +88,8 @@ fi
 REDIS_CPUS=${REDIS_CPUS:-$SERVER_CPUS}
 # One wrk thread per client CPU.
 THREADS=$(taskset -c "$CLIENT_CPUS" nproc)
-CLK_TCK=$(getconf CLK_TCK)
+# shellcheck source=bench/common.sh
+source bench/common.sh
 # How long a signature is accepted after `created`: the SDKs' 15 s `expires` plus the skew.
 WINDOW=$((15 + ${SKEW:-30}))
 
@@ -198,16 +199,7 @@ for v in "${VARIANTS[@]}"; do
 done
 
 for i in "${!NAMES[@]}"; do
-  tries=0
-  until (exec 3<>"/dev/tcp/127.0.0.1/${PORTS[$i]}") 2>/dev/null; do
-    tries=$((tries + 1))
-    if ((tries > 300)) || ! kill -0 "${SERVER_PIDS[$i]}" 2>/dev/null; then
-      cat "$WORK/${NAMES[$i]}.log" >&2
-      echo "server ${NAMES[$i]} did not start" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
+  wait_listening "${NAMES[$i]}" "${PORTS[$i]}" "${SERVER_PIDS[$i]}" "$WORK/${NAMES[$i]}.log"
 done
 
 # send PORT FILE: sends the file's one signed request; prints "STATUS REASON".
@@ -236,7 +228,6 @@ for i in "${!NAMES[@]}"; do
 done
 
 # utime + stime of a process, all threads, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # mint FILE COUNT: COUNT new signed requests, created now.
 mint() { "$BIN" signed "$WORK/keys" "$2" "$HOST" >"$1"; }
@@ -335,7 +326,7 @@ echo
 echo "Replay protection under loopback load, $(date -u +%Y-%m-%dT%H:%MZ), best of $ROUNDS alternated runs" \
   "of ${DURATION}s per variant, $CONNECTIONS connections, wrk $THREADS thread(s) on CPUs $CLIENT_CPUS," \
   "server on CPUs $SERVER_CPUS, redis-server on CPUs $REDIS_CPUS"
-echo "Machine: $cpus CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(rustc --version)," \
+echo "Machine: $(machine)," \
   "$("$REDIS_SERVER_BIN" --version | cut -d' ' -f1-3); load average $LOAD_START at the start, $LOAD_END at the end"
 echo "Every request an install-signed GET (ES256), one cached HS256 token; each signature sent once," \
   "minted just before its run ($SIGNED_PER_SECOND per second of run); signature clock skew" \

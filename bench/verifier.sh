@@ -47,7 +47,8 @@ else
   CLIENT_CPUS=${CLIENT_CPUS:-0}
 fi
 THREADS=$(taskset -c "$CLIENT_CPUS" nproc)
-CLK_TCK=$(getconf CLK_TCK)
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 if ! command -v wrk >/dev/null; then
   echo "== installing wrk (apt-get)" >&2
@@ -225,28 +226,8 @@ nginx_variant nginx-auth-hs256-reused "nginx + verifier auth_request, reused HS2
 nginx_variant nginx-auth-hs256-fresh "nginx + verifier auth_request, fresh HS256 token" hs256-fresh yes
 
 for i in "${!NAMES[@]}"; do
-  tries=0
-  until (exec 3<>"/dev/tcp/127.0.0.1/${PORTS[$i]}") 2>/dev/null; do
-    tries=$((tries + 1))
-    if ((tries > 300)); then
-      cat "$WORK"/*.log >&2
-      echo "server ${NAMES[$i]} did not start" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
+  wait_listening "${NAMES[$i]}" "${PORTS[$i]}" - "$WORK/*.log"
 done
-
-# utime + stime, in clock ticks, of these processes and their children (nginx's workers).
-cpu_ticks() {
-  local total=0 pid child
-  for pid in "$@"; do
-    for child in $pid $(pgrep -P "$pid" || true); do
-      total=$((total + $(awk '{ print $14 + $15 }' "/proc/$child/stat")))
-    done
-  done
-  echo "$total"
-}
 
 mkdir -p "$(dirname "$CSV")"
 echo "variant,label,round,requests,duration_us,rps,p50_us,p99_us,cpu_us_per_req,loadavg" >"$CSV"
@@ -289,15 +270,8 @@ run() {
   fi
   requests=$(sed -E 's/.* requests=([0-9]+).*/\1/' <<<"$result")
   duration=$(sed -E 's/.* duration_us=([0-9]+).*/\1/' <<<"$result")
-  python3 - "$name" "${LABELS[$i]}" "$round" "$requests" "$duration" "$p50" "$p99" \
-    "$before" "$after" "$CLK_TCK" "$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV" <<'EOF'
-import csv, sys
-name, label, rnd, req, dur, p50, p99, before, after, tck, load = sys.argv[1:]
-req, dur = int(req), int(dur)
-cpu_us = (int(after) - int(before)) * 1e6 / int(tck)
-csv.writer(sys.stdout).writerow([name, label, rnd, req, dur, f"{req * 1e6 / dur:.0f}", p50, p99,
-                                 f"{cpu_us / req:.3f}", load])
-EOF
+  csv_row "$name" "${LABELS[$i]}" "$round" "$requests" "$duration" "$p50" "$p99" \
+    "$before" "$after" >>"$CSV"
 }
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -308,7 +282,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "approov-verifier, $(date -u +%Y-%m-%dT%H:%MZ), best of $ROUNDS alternated runs of ${DURATION}s per variant," \
   "$CONNECTIONS connections (gRPC: $CONNECTIONS concurrent calls), client on CPUs $CLIENT_CPUS, servers on CPUs $SERVER_CPUS"
-echo "Machine: $cpus CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(rustc --version);" \
+echo "Machine: $(machine);" \
   "load average $LOAD_START at the start, $LOAD_END at the end"
 echo
 python3 bench/load_table.py "$CSV"
